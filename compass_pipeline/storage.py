@@ -1,0 +1,341 @@
+"""The data directory (outputs.md, "Storage").
+
+Layout::
+
+    DATA_DIR/
+      compass.duckdb            catalog: views only, rebuilt after each write
+      raw -> raw.<snapshot>/    normalized raw tables, replaced as one set (symlink swap)
+        orders.parquet ...
+        raw_quarantine.parquet
+      <asset>/<partition>.parquet   one file per partition (":" removed from the key)
+      <asset>/data.parquet          unpartitioned assets
+
+Every Parquet file carries its asset, partition key, materialization time and the raw
+data watermark as key/value metadata, so the `_partitions` view reads them back from the
+files themselves and a partition and its bookkeeping can never disagree.
+
+Writes are atomic: a temporary file in the same folder, then `os.replace`. Readers of the
+catalog never block writers: the catalog is built in a temporary file and swapped in, under
+a file lock, because DuckDB allows a single writer per database file.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import shutil
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+CATALOG_FILE = "compass.duckdb"
+RAW_LINK = "raw"
+META_PREFIX = "compass."
+UNPARTITIONED = "data"
+
+
+@dataclass(frozen=True)
+class CatalogEntry:
+    """One view of the catalog: an asset's name, Arrow schema and its `_latest` key."""
+
+    name: str
+    schema: pa.Schema
+    raw: bool = False
+    latest_key: Sequence[str] = field(default_factory=tuple)
+    latest_order: str = "snapshot_at"
+
+
+def partition_file_name(partition_key: str | None) -> str:
+    return f"{partition_key.replace(':', '') if partition_key else UNPARTITIONED}.parquet"
+
+
+def connect(threads: int | None = None) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB connection with UTC as its session time zone.
+
+    Each compute step opens its own, so parallel runs never contend for a database lock.
+    """
+    con = duckdb.connect()
+    con.execute("set TimeZone = 'UTC'")
+    if threads:
+        con.execute(f"set threads = {int(threads)}")
+    return con
+
+
+def sql_literal(text: str) -> str:
+    """Quote a path for a SQL statement; paths come from code, never from user text."""
+    return "'" + str(text).replace("'", "''") + "'"
+
+
+class DataDir:
+    """Paths, atomic writes and the catalog of one data directory."""
+
+    def __init__(self, root: str | os.PathLike[str]):
+        self.root = Path(root).resolve()
+
+    # paths ---------------------------------------------------------------------------
+    @property
+    def catalog_path(self) -> Path:
+        return self.root / CATALOG_FILE
+
+    @property
+    def raw_dir(self) -> Path:
+        return self.root / RAW_LINK
+
+    def raw_table_path(self, table: str) -> Path:
+        return self.raw_dir / f"{table}.parquet"
+
+    def asset_dir(self, asset: str) -> Path:
+        return self.root / asset
+
+    def partition_path(self, asset: str, partition_key: str | None) -> Path:
+        return self.asset_dir(asset) / partition_file_name(partition_key)
+
+    def has_raw_snapshot(self) -> bool:
+        return self.raw_dir.exists()
+
+    def raw_watermark(self) -> datetime | None:
+        """The data watermark of the stored raw snapshot (raw-contract.md, reconciliations.md)."""
+        for path in sorted(self.raw_dir.glob("*.parquet")) if self.has_raw_snapshot() else []:
+            meta = pq.read_schema(path).metadata or {}
+            value = meta.get(f"{META_PREFIX}data_watermark".encode(), b"").decode()
+            return datetime.fromisoformat(value) if value else None
+        return None
+
+    # writes --------------------------------------------------------------------------
+    def write_partition(
+        self,
+        asset: str,
+        partition_key: str | None,
+        table: pa.Table,
+        *,
+        data_watermark: datetime | None = None,
+        sort_by: Sequence[str] = (),
+    ) -> Path:
+        """Atomically write (or replace) one partition of an asset; empty tables included."""
+        path = self.partition_path(asset, partition_key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_parquet_atomic(
+            path,
+            table,
+            _file_metadata(asset, partition_key, data_watermark),
+            sort_by=sort_by,
+        )
+        return path
+
+    def replace_raw_snapshot(
+        self,
+        tables: Mapping[str, pa.Table],
+        *,
+        data_watermark: datetime | None,
+        sort_by: Mapping[str, Sequence[str]] | None = None,
+    ) -> Path:
+        """Replace the normalized raw tables as one set.
+
+        The new set is written into a fresh folder, then the `raw` symlink is swapped in
+        one `os.replace`; a reader sees either the old set or the new one, never a mix.
+        """
+        self.root.mkdir(parents=True, exist_ok=True)
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+        folder = self.root / f"{RAW_LINK}.{stamp}.{uuid.uuid4().hex[:8]}"
+        staging = folder.with_name(folder.name + ".tmp")
+        staging.mkdir()
+        try:
+            for name, table in tables.items():
+                write_parquet_atomic(
+                    staging / f"{name}.parquet",
+                    table,
+                    _file_metadata(f"raw_{name}" if name != "raw_quarantine" else name, None,
+                                   data_watermark),
+                    sort_by=(sort_by or {}).get(name, ()),
+                )
+            os.replace(staging, folder)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        link_tmp = self.root / f".{RAW_LINK}.{uuid.uuid4().hex}.lnk"
+        os.symlink(folder.name, link_tmp)
+        previous = self.raw_dir.resolve() if self.raw_dir.is_symlink() else None
+        os.replace(link_tmp, self.raw_dir)
+        if previous is not None and previous != folder and previous.parent == self.root:
+            shutil.rmtree(previous, ignore_errors=True)
+        return folder
+
+    # catalog -------------------------------------------------------------------------
+    @contextmanager
+    def lock(self, name: str = "catalog") -> Iterator[None]:
+        """An exclusive inter-process lock on this data directory (for catalog rebuilds)."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        with open(self.root / f".{name}.lock", "w") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def asset_glob(self, entry: CatalogEntry) -> str | None:
+        """The Parquet glob of an asset, or None while it has no file yet."""
+        if entry.raw:
+            path = self.raw_table_path(entry.name.removeprefix("raw_"))
+            if entry.name == "raw_quarantine":
+                path = self.raw_table_path("raw_quarantine")
+            return str(path) if path.exists() else None
+        folder = self.asset_dir(entry.name)
+        if folder.is_dir() and any(folder.glob("*.parquet")):
+            return str(folder / "*.parquet")
+        return None
+
+    def refresh_catalog(self, entries: Sequence[CatalogEntry]) -> Path:
+        """Rebuild `compass.duckdb`: one typed view per asset, `_latest` views, `_partitions`.
+
+        Views over assets with no file yet are typed empty selects, so every view exists
+        before its asset's first partition.
+        """
+        with self.lock():
+            tmp = self.root / f".{CATALOG_FILE}.{uuid.uuid4().hex}.tmp"
+            con = duckdb.connect(str(tmp))
+            try:
+                globs = []
+                for entry in entries:
+                    glob = self.asset_glob(entry)
+                    con.execute(_view_sql(entry, glob))
+                    if glob:
+                        globs.append(glob)
+                    if entry.latest_key:
+                        con.execute(_latest_view_sql(entry))
+                con.execute(_partitions_view_sql(globs))
+                con.execute("checkpoint")
+            finally:
+                con.close()
+            os.replace(tmp, self.catalog_path)
+        return self.catalog_path
+
+    def attach_views(self, con: duckdb.DuckDBPyConnection, entries: Sequence[CatalogEntry]) -> None:
+        """Create the catalog's views in a compute connection (temporary views, no file)."""
+        for entry in entries:
+            con.execute(_view_sql(entry, self.asset_glob(entry), temporary=True))
+
+
+# helpers ---------------------------------------------------------------------------
+def write_parquet_atomic(
+    path: Path,
+    table: pa.Table,
+    metadata: Mapping[str, str],
+    *,
+    sort_by: Sequence[str] = (),
+) -> None:
+    """Write a Parquet file via a temporary file in the same folder and `os.replace`."""
+    if sort_by and table.num_rows:
+        table = table.sort_by([(column, "ascending") for column in sort_by])
+    schema_meta = dict(table.schema.metadata or {})
+    schema_meta.update({k.encode(): v.encode() for k, v in metadata.items()})
+    table = table.replace_schema_metadata(schema_meta)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    try:
+        pq.write_table(table, tmp, compression="zstd", row_group_size=256 * 1024)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def _file_metadata(
+    asset: str, partition_key: str | None, data_watermark: datetime | None
+) -> dict[str, str]:
+    return {
+        f"{META_PREFIX}asset": asset,
+        f"{META_PREFIX}partition_key": partition_key or "",
+        f"{META_PREFIX}materialized_at": datetime.now(UTC).isoformat(),
+        f"{META_PREFIX}data_watermark": data_watermark.isoformat() if data_watermark else "",
+    }
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _duckdb_type(arrow_type: pa.DataType) -> str:
+    if pa.types.is_decimal(arrow_type):
+        return f"decimal({arrow_type.precision},{arrow_type.scale})"
+    if pa.types.is_timestamp(arrow_type):
+        return "timestamptz" if arrow_type.tz else "timestamp"
+    if pa.types.is_date(arrow_type):
+        return "date"
+    if pa.types.is_boolean(arrow_type):
+        return "boolean"
+    if pa.types.is_integer(arrow_type):
+        return "bigint"
+    if pa.types.is_floating(arrow_type):
+        return "double"
+    if pa.types.is_list(arrow_type) or pa.types.is_large_list(arrow_type):
+        return _duckdb_type(arrow_type.value_type) + "[]"
+    if pa.types.is_struct(arrow_type):
+        inner = ", ".join(f"{_ident(f.name)} {_duckdb_type(f.type)}" for f in arrow_type)
+        return f"struct({inner})"
+    return "varchar"
+
+
+def _view_sql(entry: CatalogEntry, glob: str | None, temporary: bool = False) -> str:
+    kind = "temporary view" if temporary else "view"
+    if glob is None:
+        columns = ", ".join(
+            f"cast(null as {_duckdb_type(f.type)}) as {_ident(f.name)}" for f in entry.schema
+        )
+        body = f"select {columns} where false"
+    else:
+        columns = ", ".join(_ident(f.name) for f in entry.schema)
+        body = f"select {columns} from read_parquet({sql_literal(glob)})"
+    return f"create or replace {kind} {_ident(entry.name)} as {body}"
+
+
+def _latest_view_sql(entry: CatalogEntry) -> str:
+    key = ", ".join(_ident(column) for column in entry.latest_key)
+    return (
+        f"create or replace view {_ident(entry.name + '_latest')} as "
+        f"select * from {_ident(entry.name)} "
+        f"qualify row_number() over (partition by {key} "
+        f"order by {_ident(entry.latest_order)} desc) = 1"
+    )
+
+
+def _partitions_view_sql(globs: Sequence[str]) -> str:
+    if not globs:
+        return (
+            "create or replace view _partitions as select cast(null as varchar) as asset, "
+            "cast(null as varchar) as partition_key, cast(null as bigint) as row_count, "
+            "cast(null as timestamptz) as materialized_at, "
+            "cast(null as timestamptz) as data_watermark where false"
+        )
+    files = "[" + ", ".join(sql_literal(g) for g in globs) + "]"
+    prefix = META_PREFIX
+    return f"""
+create or replace view _partitions as
+with kv as (
+    select file_name, decode(key) as k, decode(value) as v
+    from parquet_kv_metadata({files})
+    where starts_with(decode(key), '{prefix}')
+),
+files as (
+    select file_name, num_rows from parquet_file_metadata({files})
+),
+final as (
+    select
+        max(v) filter (where k = '{prefix}asset') as asset,
+        nullif(max(v) filter (where k = '{prefix}partition_key'), '') as partition_key,
+        max(files.num_rows) as row_count,
+        cast(max(v) filter (where k = '{prefix}materialized_at') as timestamptz)
+            as materialized_at,
+        cast(nullif(max(v) filter (where k = '{prefix}data_watermark'), '') as timestamptz)
+            as data_watermark
+    from kv
+    join files using (file_name)
+    group by file_name
+)
+select * from final
+"""

@@ -1,0 +1,125 @@
+"""The data directory of outputs.md, "Storage": atomic partitions, typed views, `_partitions`."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from compass_pipeline import storage
+from compass_pipeline.storage import CatalogEntry, DataDir
+
+SCHEMA = pa.schema(
+    [
+        ("snapshot_at", pa.timestamp("us", tz="UTC")),
+        ("shop_id", pa.string()),
+        ("stat_date", pa.date32()),
+        ("gmv", pa.decimal128(18, 2)),
+    ]
+)
+SNAP = CatalogEntry("snap", SCHEMA, latest_key=("shop_id",))
+RAW = CatalogEntry("raw_orders", SCHEMA, raw=True)
+
+
+def _table(snapshot: datetime, rows: list[tuple[str, str]]) -> pa.Table:
+    return pa.table(
+        {
+            "snapshot_at": pa.array([snapshot] * len(rows), pa.timestamp("us", tz="UTC")),
+            "shop_id": [shop for shop, _ in rows],
+            "stat_date": pa.array([date(2026, 3, 1)] * len(rows), pa.date32()),
+            "gmv": pa.array([Decimal(v) for _, v in rows], pa.decimal128(18, 2)),
+        },
+        schema=SCHEMA,
+    )
+
+
+def _catalog(store: DataDir) -> duckdb.DuckDBPyConnection:
+    return duckdb.connect(str(store.catalog_path), read_only=True)
+
+
+def test_every_view_exists_typed_before_its_first_partition(tmp_path):
+    store = DataDir(tmp_path)
+    store.refresh_catalog([SNAP, RAW])
+    con = _catalog(store)
+    types = dict(con.execute("select column_name, column_type from (describe snap)").fetchall())
+    assert types == {
+        "snapshot_at": "TIMESTAMP WITH TIME ZONE",
+        "shop_id": "VARCHAR",
+        "stat_date": "DATE",
+        "gmv": "DECIMAL(18,2)",
+    }
+    assert con.execute("select count(*) from snap").fetchone() == (0,)
+    assert con.execute("select count(*) from snap_latest").fetchone() == (0,)
+    assert con.execute("select count(*) from raw_orders").fetchone() == (0,)
+    assert con.execute("select count(*) from _partitions").fetchone() == (0,)
+
+
+def test_partition_rewrite_replaces_never_duplicates_and_latest_view_picks_newest(tmp_path):
+    store = DataDir(tmp_path)
+    t1 = datetime(2026, 3, 1, 4, tzinfo=UTC)
+    t2 = datetime(2026, 3, 1, 12, tzinfo=UTC)
+    store.write_partition("snap", "2026-03-01T04:00", _table(t1, [("s1", "1.00")]))
+    store.write_partition("snap", "2026-03-01T04:00", _table(t1, [("s1", "1.50")]))
+    store.write_partition("snap", "2026-03-01T12:00", _table(t2, [("s1", "2.25")]))
+    store.refresh_catalog([SNAP])
+    con = _catalog(store)
+    assert con.execute("select count(*), sum(gmv) from snap").fetchone() == (2, Decimal("3.75"))
+    assert con.execute("select gmv from snap_latest").fetchone() == (Decimal("2.25"),)
+
+
+def test_empty_partition_is_written_and_listed_with_zero_rows(tmp_path):
+    store = DataDir(tmp_path)
+    watermark = datetime(2026, 3, 2, 0, 0, tzinfo=UTC)
+    store.write_partition("snap", "2026-03-01T04:00", SCHEMA.empty_table(), data_watermark=watermark)
+    store.refresh_catalog([SNAP])
+    row = _catalog(store).execute(
+        "select asset, partition_key, row_count, data_watermark from _partitions"
+    ).fetchone()
+    assert row[:3] == ("snap", "2026-03-01T04:00", 0)
+    assert row[3] == watermark
+
+
+def test_failed_write_leaves_previous_partition_intact(tmp_path, monkeypatch):
+    store = DataDir(tmp_path)
+    t1 = datetime(2026, 3, 1, 4, tzinfo=UTC)
+    path = store.write_partition("snap", "2026-03-01T04:00", _table(t1, [("s1", "1.00")]))
+    before = hashlib.sha256(path.read_bytes()).hexdigest()
+
+    def crash(table, where, **kwargs):
+        with open(where, "wb") as handle:
+            handle.write(b"half a file")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(storage.pq, "write_table", crash)
+    with pytest.raises(OSError, match="disk full"):
+        store.write_partition("snap", "2026-03-01T04:00", _table(t1, [("s1", "9.99")]))
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == before
+    assert [p.name for p in path.parent.iterdir()] == [path.name]
+    assert pq.read_table(path)["gmv"].to_pylist() == [Decimal("1.00")]
+
+
+def test_raw_snapshot_is_replaced_as_one_set(tmp_path):
+    store = DataDir(tmp_path)
+    t = datetime(2026, 3, 1, tzinfo=UTC)
+    first = store.replace_raw_snapshot(
+        {"orders": _table(t, [("s1", "1.00")]), "refunds": _table(t, [("s1", "2.00")])},
+        data_watermark=t,
+    )
+    second = store.replace_raw_snapshot(
+        {"orders": _table(t, [("s2", "3.00")]), "refunds": _table(t, [("s2", "4.00")])},
+        data_watermark=t,
+    )
+    assert store.raw_dir.resolve() == second
+    assert not first.exists()
+    assert pq.read_table(store.raw_table_path("orders"))["shop_id"].to_pylist() == ["s2"]
+    assert store.raw_watermark() == t
+
+
+def test_compute_connection_runs_in_utc(tmp_path):
+    con = storage.connect()
+    assert con.execute("select current_setting('TimeZone')").fetchone() == ("UTC",)
