@@ -1,0 +1,1 @@
+"""Dagster definitions of compass-pipeline: a thin layer over `compass_pipeline`."""

@@ -1,0 +1,117 @@
+"""Throughput and peak memory of each pipeline stage, at a given scale.
+
+    python benchmarks/bench.py --scale 1000000 --days 3 [--stages simulate,ingest,...]
+
+Each stage runs in its own child process, so its peak memory (max RSS) is its own.
+Prints one line per stage: seconds, order lines per second, peak RSS; and a JSON summary.
+Work files go to --work (default: a temporary folder, removed afterwards).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+STAGES = ("simulate", "ingest", "raw_scan", "facts", "daily")
+
+
+def _stage(name: str, work: Path, days: int, scale: int, seed: int) -> dict:
+    """Run one stage in this process; return what it measured."""
+    raw, data = work / "raw", work / "data"
+    start = date(2026, 3, 1)
+    started = time.perf_counter()
+    extra: dict = {}
+    if name == "simulate":
+        from compass_pipeline.simulate import simulate
+
+        summary = simulate(raw, start=start, days=days, seed=seed, scale=scale)
+        extra["rows_all_tables"] = sum(summary.tables.values())
+    elif name == "ingest":
+        from compass_pipeline.ingest import ingest_to_data_dir
+
+        result = ingest_to_data_dir(raw, data)
+        extra["rows_all_tables"] = sum(t.num_rows for t in result.tables.values())
+    elif name == "raw_scan":
+        from compass_pipeline.storage import DataDir, connect
+
+        con = connect()
+        path = DataDir(data).raw_table_path("order_lines")
+        extra["sum_quantity"] = con.sql(
+            f"select sum(quantity) from read_parquet('{path}')"
+        ).fetchone()[0]
+    elif name == "facts":
+        from compass_pipeline.config import Settings
+        from compass_pipeline.pipeline import build_facts
+
+        extra["rows"] = build_facts(data, Settings())
+    elif name == "daily":
+        from compass_pipeline.daily import DAILY_SPECS
+        from compass_pipeline.pipeline import materialize_stat_dates
+
+        dates = [start + timedelta(days=i) for i in range(days)]
+        per_asset = {}
+        for spec in DAILY_SPECS:
+            t0 = time.perf_counter()
+            results = materialize_stat_dates(data, spec.name, dates)
+            per_asset[spec.name] = round(time.perf_counter() - t0, 2)
+            assert all(r.passed for r in results), spec.name
+        extra["seconds_per_asset"] = per_asset
+    else:
+        raise SystemExit(f"unknown stage {name}")
+    seconds = time.perf_counter() - started
+    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+    return {"stage": name, "seconds": seconds, "peak_rss_mib": round(peak_mib, 1), **extra}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", type=int, default=1_000_000, help="order lines per day")
+    parser.add_argument("--days", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--stages", default=",".join(STAGES[:3]))
+    parser.add_argument("--work", help="work folder to keep (default: temporary)")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+
+    if args.child:
+        out = _stage(args.child, Path(args.work), args.days, args.scale, args.seed)
+        print("RESULT " + json.dumps(out, default=str))
+        return
+
+    work = Path(args.work) if args.work else Path(tempfile.mkdtemp(prefix="compass-bench-"))
+    lines = args.scale * args.days
+    print(f"scale {args.scale:,} order lines/day × {args.days} days = {lines:,} lines; work {work}")
+    summary = []
+    try:
+        for stage in args.stages.split(","):
+            proc = subprocess.run(
+                [sys.executable, __file__, "--child", stage, "--work", str(work),
+                 "--days", str(args.days), "--scale", str(args.scale), "--seed", str(args.seed)],
+                capture_output=True, text=True,
+            )
+            if proc.returncode:
+                print(proc.stdout, proc.stderr, file=sys.stderr)
+                raise SystemExit(f"stage {stage} failed")
+            result = json.loads(proc.stdout.split("RESULT ", 1)[1])
+            result["lines_per_s"] = round(lines / result["seconds"])
+            summary.append(result)
+            print(
+                f"{stage:<10} {result['seconds']:8.2f} s  {result['lines_per_s']:>12,} lines/s  "
+                f"peak RSS {result['peak_rss_mib']:,.0f} MiB"
+            )
+    finally:
+        if not args.work:
+            shutil.rmtree(work, ignore_errors=True)
+    print(json.dumps(summary, default=str, indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,327 @@
+"""`compass simulate | run | demo | ui` (outputs.md, "Command line")."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import subprocess
+import sys
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+from compass_pipeline.config import (
+    DEFAULT_DATA_DIR,
+    DEFAULT_PARTITIONS_START,
+    DEFAULT_RAW_DIR,
+    ConfigError,
+    Settings,
+)
+
+log = logging.getLogger("compass_pipeline")
+
+DEMO_START = DEFAULT_PARTITIONS_START
+DEMO_DAYS = 45
+DEMO_SCALE = 2000
+DEMO_SEED = 7
+
+INSTANCE_YAML = """\
+# Dagster instance of compass-pipeline (written by `compass run` when missing).
+telemetry:
+  enabled: false
+concurrency:
+  runs:
+    max_concurrent_runs: 2
+"""
+
+
+class CliError(Exception):
+    """A user-facing error: printed without a traceback, exit code 2."""
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    _setup_logging(args.verbose)
+    try:
+        return args.func(args) or 0
+    except CliError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except ConfigError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+# commands ------------------------------------------------------------------------------
+def cmd_simulate(args: argparse.Namespace) -> int:
+    from compass_pipeline.simulate import simulate
+
+    started = time.perf_counter()
+    summary = simulate(
+        Path(args.out),
+        start=args.start,
+        days=args.days,
+        seed=args.seed,
+        scale=args.scale,
+        fmt=args.format,
+        progress=log.info,
+    )
+    elapsed = time.perf_counter() - started
+    lines = summary.tables.get("order_lines", 0)
+    print(
+        f"simulated {args.days} days from {args.start} into {Path(args.out).resolve()} "
+        f"in {elapsed:.1f}s ({lines:,} order lines; snapshot at {summary.snapshot_at:%Y-%m-%dT%H:%MZ})"
+    )
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    run_pipeline(
+        raw_dir=Path(args.raw),
+        data_dir=Path(args.data),
+        start=args.start,
+        end=args.end,
+        quarantine=args.quarantine,
+    )
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from compass_pipeline.simulate import simulate
+
+    raw_dir, data_dir = Path(args.raw).resolve(), Path(args.data).resolve()
+    end = DEMO_START + timedelta(days=args.days - 1)
+    print(f"[demo] simulating {args.days} days of a marketplace into {raw_dir}")
+    simulate(
+        raw_dir, start=DEMO_START, days=args.days, seed=args.seed, scale=args.scale,
+        progress=log.debug,
+    )
+    run_pipeline(raw_dir=raw_dir, data_dir=data_dir, start=DEMO_START, end=end)
+    print_summary(data_dir, raw_dir)
+    return 0
+
+
+def cmd_ui(args: argparse.Namespace) -> int:
+    raw_dir, data_dir = Path(args.raw).resolve(), Path(args.data).resolve()
+    env = _pipeline_env(raw_dir, data_dir)
+    ensure_instance(Path(env["DAGSTER_HOME"]))
+    command = [
+        sys.executable, "-m", "dagster", "dev", "-m", "assets_defs.definitions",
+        "--host", args.host, "--port", str(args.port),
+    ]
+    print(f"Dagster UI on http://{args.host}:{args.port} (instance {env['DAGSTER_HOME']})")
+    return subprocess.call(command, env=env)
+
+
+# the run ---------------------------------------------------------------------------------
+def instance_dir(data_dir: Path) -> Path:
+    """`DAGSTER_HOME` when set, else DATA_DIR/.dagster (outputs.md)."""
+    home = os.environ.get("DAGSTER_HOME")
+    return Path(home).resolve() if home else (data_dir / ".dagster").resolve()
+
+
+def ensure_instance(home: Path) -> Path:
+    home.mkdir(parents=True, exist_ok=True)
+    config = home / "dagster.yaml"
+    if not config.exists():
+        config.write_text(INSTANCE_YAML)
+    return home
+
+
+def _pipeline_env(raw_dir: Path, data_dir: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env["COMPASS_RAW_DIR"] = str(raw_dir.resolve())
+    env["COMPASS_DATA_DIR"] = str(data_dir.resolve())
+    env["DAGSTER_HOME"] = str(instance_dir(data_dir.resolve()))
+    return env
+
+
+def run_pipeline(
+    *, raw_dir: Path, data_dir: Path, start: date, end: date, quarantine: bool = False
+) -> None:
+    """Ingest, then materialize every asset for [start, end], through Dagster, in-process.
+
+    Runs are recorded in the persistent instance, so `compass ui` shows them.
+    """
+    import dagster as dg
+
+    if end < start:
+        raise CliError(f"--end {end} is before --start {start}")
+    if not raw_dir.exists():
+        raise CliError(f"raw directory {raw_dir} does not exist")
+    settings = Settings.from_env()
+    if start < settings.partitions_start:
+        raise CliError(
+            f"--start {start} is before the first partition {settings.partitions_start}; "
+            "set COMPASS_PARTITIONS_START to an earlier date"
+        )
+    yesterday = date.today() - timedelta(days=1)
+    if end > yesterday:
+        raise CliError(f"--end {end} is in the future: the last complete stat date is {yesterday}")
+    env = _pipeline_env(raw_dir, data_dir)
+    os.environ.update({k: env[k] for k in ("COMPASS_RAW_DIR", "COMPASS_DATA_DIR", "DAGSTER_HOME")})
+    if quarantine:
+        os.environ["COMPASS_QUARANTINE"] = "true"
+    ensure_instance(Path(env["DAGSTER_HOME"]))
+
+    from assets_defs.definitions import DAILY_JOB, build_definitions
+
+    defs = build_definitions(settings)
+    quiet = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
+    steps = [
+        (
+            f"ingest, facts, daily modules {start}..{end}",
+            DAILY_JOB,
+            {
+                "dagster/asset_partition_range_start": start.isoformat(),
+                "dagster/asset_partition_range_end": end.isoformat(),
+            },
+        ),
+    ]
+    with dg.DagsterInstance.get() as instance:
+        for number, (label, job_name, tags) in enumerate(steps, start=1):
+            print(f"[{number}/{len(steps)}] {label} ...", flush=True)
+            started = time.perf_counter()
+            job = defs.resolve_job_def(job_name)
+            result = job.execute_in_process(
+                instance=instance, tags=tags, run_config=quiet, raise_on_error=False
+            )
+            if not result.success:
+                raise CliError(_failure_message(result))
+            print(
+                f"[{number}/{len(steps)}] {label} done in {time.perf_counter() - started:.1f}s "
+                f"(run {result.run_id[:8]})",
+                flush=True,
+            )
+
+
+def _failure_message(result) -> str:
+    """The first step failure's own message (e.g. the raw-contract violation), not a trace."""
+    for event in result.all_events:
+        if event.is_step_failure and event.step_failure_data and event.step_failure_data.error:
+            error = event.step_failure_data.error
+            while error.cause is not None and "dagster._core" in (error.message or ""):
+                error = error.cause
+            text = error.message.strip()
+            if event.step_failure_data.user_failure_data:
+                text = event.step_failure_data.user_failure_data.description or text
+            return f"step {event.step_key} failed: {text}"
+    return f"run {result.run_id} failed"
+
+
+def print_summary(data_dir: Path, raw_dir: Path) -> None:
+    import duckdb
+
+    from compass_pipeline.storage import DataDir
+
+    store = DataDir(data_dir)
+    con = duckdb.connect(str(store.catalog_path), read_only=True)
+    try:
+        rows = con.sql(
+            "select asset, count(*) as partitions, sum(row_count) as rows "
+            "from _partitions group by asset order by asset"
+        ).fetchall()
+        print("\nAssets in the catalog:")
+        for asset, partitions, count in rows:
+            print(f"  {asset:<34} {partitions:>5} partitions {count:>12,} rows")
+        _print_core_data(con)
+    finally:
+        con.close()
+    print(f"\nCatalog: {store.catalog_path}  (duckdb -readonly {store.catalog_path})")
+    print(f"Open the Dagster UI: compass ui --data {data_dir} --raw {raw_dir}")
+
+
+def _print_core_data(con) -> None:
+    try:
+        rows = con.sql(
+            "select shop_id, stat_date, gmv, gmv_live, gmv_video, gmv_product_card, sku_orders, "
+            "refund_amount from core_data_daily "
+            "where stat_date > (select max(stat_date) from core_data_daily) - 3 "
+            "order by shop_id, stat_date"
+        ).fetchall()
+    except Exception:  # noqa: BLE001 - the summary is best-effort, the run already succeeded
+        return
+    if not rows:
+        return
+    print("\nCore data, last 3 stat dates:")
+    header = ("shop", "stat_date", "gmv", "live", "video", "product_card", "sku_orders", "refunds")
+    print("  " + "  ".join(f"{h:>12}" for h in header))
+    for row in rows:
+        print("  " + "  ".join(f"{str(v):>12}" for v in row))
+
+
+# parsing -------------------------------------------------------------------------------
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2026-03-01") from exc
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be ≥ 1")
+    return value
+
+
+def _setup_logging(verbose: bool) -> None:
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(logging.Formatter("  %(asctime)s %(message)s", "%H:%M:%S"))
+    log.handlers[:] = [handler]
+    log.setLevel(logging.DEBUG if verbose else logging.INFO)
+    log.propagate = False
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="compass",
+        description="TikTok Shop Data Compass metrics, computed and reconciled to the cent.",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="more progress detail")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    sim = sub.add_parser("simulate", help="write a simulated raw directory")
+    sim.add_argument("--out", required=True, help="raw directory to write")
+    sim.add_argument("--start", type=_date, default=DEMO_START, help="first day (UTC)")
+    sim.add_argument("--days", type=_positive, default=DEMO_DAYS)
+    sim.add_argument("--seed", type=int, default=DEMO_SEED)
+    sim.add_argument("--scale", type=_positive, default=DEMO_SCALE, help="order lines per day")
+    sim.add_argument("--format", choices=("parquet", "csv"), default="parquet")
+    sim.set_defaults(func=cmd_simulate)
+
+    run = sub.add_parser("run", help="ingest a raw directory and materialize every asset")
+    run.add_argument("--raw", required=True, help="raw directory (raw-contract.md)")
+    run.add_argument("--data", required=True, help="data directory to write")
+    run.add_argument("--start", type=_date, required=True, help="first stat date")
+    run.add_argument("--end", type=_date, required=True, help="last stat date (inclusive)")
+    run.add_argument(
+        "--quarantine", action="store_true",
+        help="keep bad rows in raw_quarantine instead of failing",
+    )
+    run.set_defaults(func=cmd_run)
+
+    demo = sub.add_parser("demo", help="simulate a marketplace, run everything, summarize")
+    demo.add_argument("--raw", default=str(DEFAULT_RAW_DIR), help="where to simulate")
+    demo.add_argument("--data", default=str(DEFAULT_DATA_DIR), help="data directory")
+    demo.add_argument("--days", type=_positive, default=DEMO_DAYS)
+    demo.add_argument("--scale", type=_positive, default=DEMO_SCALE)
+    demo.add_argument("--seed", type=int, default=DEMO_SEED)
+    demo.set_defaults(func=cmd_demo)
+
+    ui = sub.add_parser("ui", help="start the Dagster UI and daemon on the same instance")
+    ui.add_argument("--data", default=str(DEFAULT_DATA_DIR))
+    ui.add_argument("--raw", default=str(DEFAULT_RAW_DIR))
+    ui.add_argument("--host", default="127.0.0.1")
+    ui.add_argument("--port", type=int, default=3000)
+    ui.set_defaults(func=cmd_ui)
+    return parser
+
+
+if __name__ == "__main__":
+    sys.exit(main())

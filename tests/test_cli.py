@@ -1,0 +1,88 @@
+"""The command line as a user runs it: `compass simulate | run | demo`."""
+
+from __future__ import annotations
+
+import shutil
+
+import dagster as dg
+import duckdb
+import pyarrow.parquet as pq
+
+from compass_pipeline.cli import main
+
+
+def test_simulate_writes_a_raw_directory(compass_env, capsys):
+    out = compass_env / "raw"
+    code = main(["simulate", "--out", str(out), "--days", "2", "--scale", "50", "--seed", "3"])
+    assert code == 0
+    assert (out / "shops.parquet").exists()
+    assert "simulated 2 days" in capsys.readouterr().out
+
+
+def test_run_materializes_the_range_and_records_runs_in_the_persistent_instance(
+    small_raw_dir, compass_env, capsys
+):
+    data = compass_env / "data"
+    code = main(
+        ["run", "--raw", str(small_raw_dir), "--data", str(data),
+         "--start", "2026-03-02", "--end", "2026-03-03"]
+    )
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "done in" in out
+    con = duckdb.connect(str(data / "compass.duckdb"), read_only=True)
+    keys = con.execute(
+        "select distinct partition_key from _partitions where asset = 'core_data_daily' order by 1"
+    ).fetchall()
+    assert keys == [("2026-03-02",), ("2026-03-03",)]
+    with dg.DagsterInstance.from_config(str(data / ".dagster")) as instance:
+        runs = instance.get_runs()
+        assert runs and all(run.is_success for run in runs)
+        assert instance.get_materialized_partitions(dg.AssetKey("core_data_daily")) == {
+            "2026-03-02",
+            "2026-03-03",
+        }
+
+
+def test_run_on_bad_input_exits_non_zero_naming_the_rule_and_keeps_stored_data(
+    small_raw_dir, compass_env, capsys
+):
+    data = compass_env / "data"
+    args = ["--data", str(data), "--start", "2026-03-02", "--end", "2026-03-02"]
+    assert main(["run", "--raw", str(small_raw_dir), *args]) == 0
+    before = {p: p.read_bytes() for p in (data / "raw").resolve().iterdir()}
+
+    raw = compass_env / "bad_raw"
+    shutil.copytree(small_raw_dir, raw)
+    path = raw / "skus.parquet"
+    table = pq.read_table(path)
+    rows = table.to_pylist()
+    rows[0]["product_id"] = "NO_SUCH_PRODUCT"
+    pq.write_table(table.from_pylist(rows, schema=table.schema), path)
+    capsys.readouterr()
+    code = main(["run", "--raw", str(raw), *args])
+    err = capsys.readouterr().err
+    assert code != 0
+    assert "skus" in err and "product_id" in err and "NO_SUCH_PRODUCT" in err
+    after = {p: p.read_bytes() for p in (data / "raw").resolve().iterdir()}
+    assert after == before
+
+
+def test_run_rejects_a_range_outside_the_partitions(small_raw_dir, compass_env, capsys):
+    code = main(
+        ["run", "--raw", str(small_raw_dir), "--data", str(compass_env / "d"),
+         "--start", "2026-02-01", "--end", "2026-02-02"]
+    )
+    assert code == 2
+    assert "COMPASS_PARTITIONS_START" in capsys.readouterr().err
+
+
+def test_demo_prints_its_summary(compass_env, capsys):
+    raw, data = compass_env / "raw", compass_env / "data"
+    code = main(
+        ["demo", "--raw", str(raw), "--data", str(data), "--days", "3", "--scale", "60"]
+    )
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert f"Catalog: {data / 'compass.duckdb'}" in out
+    assert "core_data_daily" in out and "compass ui" in out

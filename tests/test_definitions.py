@@ -1,0 +1,152 @@
+"""The Dagster layer: definitions load, schedules ask for the right partition, assets
+materialize in-process with per-partition metadata and check results."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pytest
+
+from assets_defs.definitions import DAILY_JOB, INGEST_JOB, build_definitions
+from assets_defs.resources import CompassResource
+from compass_pipeline.config import Settings
+
+
+def _defs(raw: Path, data: Path, quarantine: bool = False, monkeypatch=None) -> dg.Definitions:
+    monkeypatch.setenv("COMPASS_RAW_DIR", str(raw))
+    monkeypatch.setenv("COMPASS_DATA_DIR", str(data))
+    if quarantine:
+        monkeypatch.setenv("COMPASS_QUARANTINE", "true")
+    return build_definitions(Settings())
+
+
+def test_definitions_load_with_every_job_and_schedule():
+    defs = build_definitions(Settings())
+    dg.Definitions.validate_loadable(defs)
+    for job in (INGEST_JOB, DAILY_JOB):
+        assert defs.resolve_job_def(job)
+    graph = defs.resolve_asset_graph()
+    groups = {graph.get(key).group_name for key in graph.get_all_asset_keys()}
+    assert {"raw", "facts", "daily"} <= groups
+
+
+def test_resource_defaults_come_from_environment(monkeypatch, tmp_path):
+    from assets_defs.resources import resource_from_env
+
+    monkeypatch.setenv("COMPASS_RAW_DIR", str(tmp_path / "r"))
+    monkeypatch.setenv("COMPASS_DATA_DIR", str(tmp_path / "d"))
+    monkeypatch.setenv("COMPASS_QUARANTINE", "yes")
+    resource = resource_from_env()
+    assert resource == CompassResource(
+        raw_dir=str(tmp_path / "r"), data_dir=str(tmp_path / "d"), quarantine=True
+    )
+
+
+def test_daily_schedule_at_1400_utc_asks_for_the_previous_stat_date():
+    defs = build_definitions(Settings())
+    schedule = defs.resolve_schedule_def("daily_modules_schedule")
+    assert schedule.execution_timezone == "UTC"
+    with dg.instance_for_test() as instance:
+        context = dg.build_schedule_context(
+            instance=instance,
+            scheduled_execution_time=datetime(2026, 3, 5, 14, 0, tzinfo=UTC),
+        )
+        requests = schedule.evaluate_tick(context).run_requests
+    assert [request.partition_key for request in requests] == ["2026-03-04"]
+
+
+def test_ingestion_assets_materialize_in_process(small_raw_dir, compass_env, monkeypatch):
+    data = compass_env / "data"
+    defs = _defs(small_raw_dir, data, monkeypatch=monkeypatch)
+    with dg.instance_for_test() as instance:
+        result = defs.resolve_job_def(INGEST_JOB).execute_in_process(instance=instance)
+        assert result.success
+        evaluations = result.get_asset_check_evaluations()
+        assert evaluations and all(e.passed for e in evaluations)
+        materialized = {m.asset_key.path[-1] for m in result.get_asset_materialization_events()}
+    assert {"raw_orders", "raw_order_lines", "raw_quarantine", "line_facts"} <= materialized
+    con = duckdb.connect(str(data / "compass.duckdb"), read_only=True)
+    orders = con.execute("select count(*) from raw_orders").fetchone()[0]
+    lines = con.execute("select count(*) from raw_order_lines").fetchone()[0]
+    assert orders > 0 and lines > orders
+    assert con.execute("select count(*) from raw_quarantine").fetchone() == (0,)
+
+
+def test_daily_range_run_records_each_partition_with_its_check(
+    small_raw_dir, compass_env, monkeypatch
+):
+    data = compass_env / "data"
+    defs = _defs(small_raw_dir, data, monkeypatch=monkeypatch)
+    tags = {
+        "dagster/asset_partition_range_start": "2026-03-02",
+        "dagster/asset_partition_range_end": "2026-03-04",
+    }
+    with dg.instance_for_test() as instance:
+        result = defs.resolve_job_def(DAILY_JOB).execute_in_process(instance=instance, tags=tags)
+        assert result.success
+        key = dg.AssetKey("core_data_daily")
+        assert instance.get_materialized_partitions(key) == {
+            "2026-03-02",
+            "2026-03-03",
+            "2026-03-04",
+        }
+        checks = [
+            e for e in result.get_asset_check_evaluations() if e.asset_key == key
+        ]
+        assert sorted(e.partition for e in checks) == ["2026-03-02", "2026-03-03", "2026-03-04"]
+        assert all(e.passed and e.target_materialization_data for e in checks)
+        gmv_meta = [
+            m.materialization.metadata["gmv_total"].value
+            for m in result.get_asset_materialization_events()
+            if m.asset_key == key
+        ]
+        assert len(gmv_meta) == 3
+    con = duckdb.connect(str(data / "compass.duckdb"), read_only=True)
+    keys = con.execute(
+        "select partition_key from _partitions where asset = 'core_data_daily' order by 1"
+    ).fetchall()
+    assert keys == [("2026-03-02",), ("2026-03-03",), ("2026-03-04",)]
+    totals = con.execute(
+        "select stat_date::varchar, sum(gmv)::varchar from core_data_daily group by 1 order by 1"
+    ).fetchall()
+    assert [str(t) for _, t in totals] == gmv_meta
+
+
+@pytest.mark.parametrize("quarantine", [False, True])
+def test_bad_raw_row_fails_closed_or_is_quarantined_visibly(
+    small_raw_dir, compass_env, monkeypatch, quarantine
+):
+    import shutil
+
+    import pyarrow.parquet as pq
+
+    raw = compass_env / "raw"
+    shutil.copytree(small_raw_dir, raw)
+    path = raw / "skus.parquet"
+    skus = pq.read_table(path).to_pylist()
+    skus[0]["product_id"] = "NO_SUCH_PRODUCT"
+    pq.write_table(pq.read_table(path).from_pylist(skus, schema=pq.read_schema(path)), path)
+    data = compass_env / "data"
+    defs = _defs(raw, data, quarantine=quarantine, monkeypatch=monkeypatch)
+    with dg.instance_for_test() as instance:
+        result = defs.resolve_job_def(INGEST_JOB).execute_in_process(
+            instance=instance, raise_on_error=False
+        )
+        if not quarantine:
+            assert not result.success
+            failure = next(e for e in result.all_events if e.is_step_failure)
+            text = str(failure.step_failure_data.user_failure_data.description)
+            assert "skus" in text and "product_id" in text
+            assert not (data / "raw").exists()
+            return
+        assert result.success
+        failed = [e for e in result.get_asset_check_evaluations() if not e.passed]
+        assert {e.asset_key.path[-1] for e in failed} >= {"raw_skus"}
+    con = duckdb.connect(str(data / "compass.duckdb"), read_only=True)
+    rows = con.execute(
+        "select table_name, rule from raw_quarantine where table_name = 'skus'"
+    ).fetchall()
+    assert rows
