@@ -1,7 +1,5 @@
 """Daily compass modules on stat-date partitions (outputs.md, "Daily")."""
 
-from __future__ import annotations
-
 from datetime import date
 
 import dagster as dg

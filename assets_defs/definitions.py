@@ -32,17 +32,17 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     daily_job = dg.define_asset_job(
         DAILY_JOB,
         selection=ingest_selection | dg.AssetSelection.groups("daily"),
-        partitions_def=stat_dates,
         description=(
             "Ingest the raw snapshot, rebuild the facts, then the daily compass modules for "
             "a range of stat dates (one run, one query per asset)."
         ),
     )
+    # The schedule runs in the partitions' time zone, UTC.
     daily_schedule = dg.build_schedule_from_partitioned_job(
         daily_job,
         name="daily_modules_schedule",
-        cron_schedule=f"0 {DAILY_SCHEDULE_HOUR_UTC} * * *",
-        execution_timezone="UTC",
+        hour_of_day=DAILY_SCHEDULE_HOUR_UTC,
+        minute_of_hour=0,
         description=(
             "Every day at 14:00 UTC, once every shop's previous stat date has ended, "
             "materialize that stat date."

@@ -1,7 +1,5 @@
 """The facts layer: line, refund, settlement and video facts, recomputed after ingestion."""
 
-from __future__ import annotations
-
 import dagster as dg
 
 from assets_defs.metadata import column_schema

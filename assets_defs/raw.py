@@ -1,7 +1,5 @@
 """Raw ingestion: one step that replaces every normalized raw table as one set."""
 
-from __future__ import annotations
-
 import dagster as dg
 
 from assets_defs.metadata import column_schema

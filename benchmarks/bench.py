@@ -93,9 +93,22 @@ def main() -> None:
     try:
         for stage in args.stages.split(","):
             proc = subprocess.run(
-                [sys.executable, __file__, "--child", stage, "--work", str(work),
-                 "--days", str(args.days), "--scale", str(args.scale), "--seed", str(args.seed)],
-                capture_output=True, text=True,
+                [
+                    sys.executable,
+                    __file__,
+                    "--child",
+                    stage,
+                    "--work",
+                    str(work),
+                    "--days",
+                    str(args.days),
+                    "--scale",
+                    str(args.scale),
+                    "--seed",
+                    str(args.seed),
+                ],
+                capture_output=True,
+                text=True,
             )
             if proc.returncode:
                 print(proc.stdout, proc.stderr, file=sys.stderr)

@@ -75,7 +75,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     lines = summary.tables.get("order_lines", 0)
     print(
         f"simulated {args.days} days from {args.start} into {Path(args.out).resolve()} "
-        f"in {elapsed:.1f}s ({lines:,} order lines; snapshot at {summary.snapshot_at:%Y-%m-%dT%H:%MZ})"
+        f"in {elapsed:.1f}s ({lines:,} order lines; "
+        f"snapshot at {summary.snapshot_at:%Y-%m-%dT%H:%MZ})"
     )
     return 0
 
@@ -98,7 +99,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
     end = DEMO_START + timedelta(days=args.days - 1)
     print(f"[demo] simulating {args.days} days of a marketplace into {raw_dir}")
     simulate(
-        raw_dir, start=DEMO_START, days=args.days, seed=args.seed, scale=args.scale,
+        raw_dir,
+        start=DEMO_START,
+        days=args.days,
+        seed=args.seed,
+        scale=args.scale,
         progress=log.debug,
     )
     run_pipeline(raw_dir=raw_dir, data_dir=data_dir, start=DEMO_START, end=end)
@@ -111,8 +116,16 @@ def cmd_ui(args: argparse.Namespace) -> int:
     env = _pipeline_env(raw_dir, data_dir)
     ensure_instance(Path(env["DAGSTER_HOME"]))
     command = [
-        sys.executable, "-m", "dagster", "dev", "-m", "assets_defs.definitions",
-        "--host", args.host, "--port", str(args.port),
+        sys.executable,
+        "-m",
+        "dagster",
+        "dev",
+        "-m",
+        "assets_defs.definitions",
+        "--host",
+        args.host,
+        "--port",
+        str(args.port),
     ]
     print(f"Dagster UI on http://{args.host}:{args.port} (instance {env['DAGSTER_HOME']})")
     return subprocess.call(command, env=env)
@@ -301,7 +314,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--start", type=_date, required=True, help="first stat date")
     run.add_argument("--end", type=_date, required=True, help="last stat date (inclusive)")
     run.add_argument(
-        "--quarantine", action="store_true",
+        "--quarantine",
+        action="store_true",
         help="keep bad rows in raw_quarantine instead of failing",
     )
     run.set_defaults(func=cmd_run)

@@ -94,8 +94,9 @@ def materialize_stat_dates(
             validate(asset, part, stat_date)
         except OutputValidationError as exc:
             results.append(
-                PartitionResult(asset, key, part.num_rows, _gmv_total(part), False,
-                                exc.failure_cases, str(exc))
+                PartitionResult(
+                    asset, key, part.num_rows, _gmv_total(part), False, exc.failure_cases, str(exc)
+                )
             )
             continue
         store.write_partition(asset, key, part, data_watermark=watermark, sort_by=spec.sort_by)

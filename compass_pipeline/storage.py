@@ -151,8 +151,9 @@ class DataDir:
                 write_parquet_atomic(
                     staging / f"{name}.parquet",
                     table,
-                    _file_metadata(f"raw_{name}" if name != "raw_quarantine" else name, None,
-                                   data_watermark),
+                    _file_metadata(
+                        f"raw_{name}" if name != "raw_quarantine" else name, None, data_watermark
+                    ),
                     sort_by=(sort_by or {}).get(name, ()),
                 )
             os.replace(staging, folder)

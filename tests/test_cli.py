@@ -24,8 +24,17 @@ def test_run_materializes_the_range_and_records_runs_in_the_persistent_instance(
 ):
     data = compass_env / "data"
     code = main(
-        ["run", "--raw", str(small_raw_dir), "--data", str(data),
-         "--start", "2026-03-02", "--end", "2026-03-03"]
+        [
+            "run",
+            "--raw",
+            str(small_raw_dir),
+            "--data",
+            str(data),
+            "--start",
+            "2026-03-02",
+            "--end",
+            "2026-03-03",
+        ]
     )
     out = capsys.readouterr().out
     assert code == 0, out
@@ -70,8 +79,17 @@ def test_run_on_bad_input_exits_non_zero_naming_the_rule_and_keeps_stored_data(
 
 def test_run_rejects_a_range_outside_the_partitions(small_raw_dir, compass_env, capsys):
     code = main(
-        ["run", "--raw", str(small_raw_dir), "--data", str(compass_env / "d"),
-         "--start", "2026-02-01", "--end", "2026-02-02"]
+        [
+            "run",
+            "--raw",
+            str(small_raw_dir),
+            "--data",
+            str(compass_env / "d"),
+            "--start",
+            "2026-02-01",
+            "--end",
+            "2026-02-02",
+        ]
     )
     assert code == 2
     assert "COMPASS_PARTITIONS_START" in capsys.readouterr().err
@@ -79,9 +97,7 @@ def test_run_rejects_a_range_outside_the_partitions(small_raw_dir, compass_env, 
 
 def test_demo_prints_its_summary(compass_env, capsys):
     raw, data = compass_env / "raw", compass_env / "data"
-    code = main(
-        ["demo", "--raw", str(raw), "--data", str(data), "--days", "3", "--scale", "60"]
-    )
+    code = main(["demo", "--raw", str(raw), "--data", str(data), "--days", "3", "--scale", "60"])
     out = capsys.readouterr().out
     assert code == 0, out
     assert f"Catalog: {data / 'compass.duckdb'}" in out

@@ -93,9 +93,7 @@ def test_daily_range_run_records_each_partition_with_its_check(
             "2026-03-03",
             "2026-03-04",
         }
-        checks = [
-            e for e in result.get_asset_check_evaluations() if e.asset_key == key
-        ]
+        checks = [e for e in result.get_asset_check_evaluations() if e.asset_key == key]
         assert sorted(e.partition for e in checks) == ["2026-03-02", "2026-03-03", "2026-03-04"]
         assert all(e.passed and e.target_materialization_data for e in checks)
         gmv_meta = [

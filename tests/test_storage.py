@@ -75,11 +75,15 @@ def test_partition_rewrite_replaces_never_duplicates_and_latest_view_picks_newes
 def test_empty_partition_is_written_and_listed_with_zero_rows(tmp_path):
     store = DataDir(tmp_path)
     watermark = datetime(2026, 3, 2, 0, 0, tzinfo=UTC)
-    store.write_partition("snap", "2026-03-01T04:00", SCHEMA.empty_table(), data_watermark=watermark)
+    store.write_partition(
+        "snap", "2026-03-01T04:00", SCHEMA.empty_table(), data_watermark=watermark
+    )
     store.refresh_catalog([SNAP])
-    row = _catalog(store).execute(
-        "select asset, partition_key, row_count, data_watermark from _partitions"
-    ).fetchone()
+    row = (
+        _catalog(store)
+        .execute("select asset, partition_key, row_count, data_watermark from _partitions")
+        .fetchone()
+    )
     assert row[:3] == ("snap", "2026-03-01T04:00", 0)
     assert row[3] == watermark
 
