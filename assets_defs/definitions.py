@@ -2,60 +2,100 @@
 
 Deployment settings (LIVE-list hours, first partition) are read once here, at load, so
 partitions, schedules and `window_close` agree (outputs.md).
-"""
 
-from __future__ import annotations
+Each scheduled job re-ingests the raw snapshot and rebuilds the facts before its marts,
+since a refresh at T must see the data of T; `compass run` runs the ingestion once and then
+only the marts of the other jobs.
+"""
 
 import dagster as dg
 
-from assets_defs.daily import build_daily_assets
 from assets_defs.facts import build_fact_assets
-from assets_defs.partitions import stat_date_partitions
+from assets_defs.marts import build_partitioned_assets
+from assets_defs.partitions import (
+    dashboard_partitions,
+    live_list_partitions,
+    stat_date_partitions,
+)
 from assets_defs.raw import build_raw_assets
 from assets_defs.resources import resource_from_env
 from compass_pipeline.config import Settings
+from compass_pipeline.registry import DASHBOARD, LIVE_LIST, STAT_DATE
 
 INGEST_JOB = "ingest_job"
 DAILY_JOB = "daily_job"
+LIVE_LIST_JOB = "live_list_job"
+DASHBOARD_JOB = "live_dashboard_job"
 DAILY_SCHEDULE_HOUR_UTC = 14
+
+# (job, partition set, asset group, description) in the order `compass run` runs them.
+PARTITIONED_JOBS = (
+    (DAILY_JOB, STAT_DATE, "daily", "the daily compass modules for a range of stat dates"),
+    (LIVE_LIST_JOB, LIVE_LIST, "live_list", "LIVE-list refreshes (3 a day, UTC)"),
+    (DASHBOARD_JOB, DASHBOARD, "live_dashboard", "LIVE dashboard refreshes (00:00 UTC)"),
+)
+
+
+def partitions_defs(settings: Settings) -> dict[str, dg.PartitionsDefinition]:
+    return {
+        STAT_DATE: stat_date_partitions(settings),
+        LIVE_LIST: live_list_partitions(settings),
+        DASHBOARD: dashboard_partitions(settings),
+    }
 
 
 def build_definitions(settings: Settings | None = None) -> dg.Definitions:
+    from compass_pipeline.catalog import all_specs
+
     settings = settings or Settings.from_env()
-    stat_dates = stat_date_partitions(settings)
+    pdefs = partitions_defs(settings)
     ingest_selection = dg.AssetSelection.groups("raw", "facts")
-    ingest_job = dg.define_asset_job(
-        INGEST_JOB,
-        selection=ingest_selection,
-        description="Ingest the raw directory and rebuild the facts layer.",
-    )
-    daily_job = dg.define_asset_job(
-        DAILY_JOB,
-        selection=ingest_selection | dg.AssetSelection.groups("daily"),
-        description=(
-            "Ingest the raw snapshot, rebuild the facts, then the daily compass modules for "
-            "a range of stat dates (one run, one query per asset)."
+    assets = [build_raw_assets(), build_fact_assets(settings)]
+    jobs = [
+        dg.define_asset_job(
+            INGEST_JOB,
+            selection=ingest_selection,
+            description="Ingest the raw directory and rebuild the facts layer.",
+        )
+    ]
+    for job_name, partition_set, group, description in PARTITIONED_JOBS:
+        specs = [spec for spec in all_specs() if spec.partitions == partition_set]
+        assets += build_partitioned_assets(specs, pdefs[partition_set], settings)
+        jobs.append(
+            dg.define_asset_job(
+                job_name,
+                selection=ingest_selection | dg.AssetSelection.groups(group),
+                description=f"Ingest the raw snapshot, rebuild the facts, then {description}.",
+            )
+        )
+    by_name = {job.name: job for job in jobs}
+    # Every schedule runs in its partitions' time zone, UTC.
+    schedules = [
+        dg.build_schedule_from_partitioned_job(
+            by_name[DAILY_JOB],
+            name="daily_modules_schedule",
+            hour_of_day=DAILY_SCHEDULE_HOUR_UTC,
+            minute_of_hour=0,
+            description=(
+                "Every day at 14:00 UTC, once every shop's previous stat date has ended, "
+                "materialize that stat date."
+            ),
         ),
-    )
-    # The schedule runs in the partitions' time zone, UTC.
-    daily_schedule = dg.build_schedule_from_partitioned_job(
-        daily_job,
-        name="daily_modules_schedule",
-        hour_of_day=DAILY_SCHEDULE_HOUR_UTC,
-        minute_of_hour=0,
-        description=(
-            "Every day at 14:00 UTC, once every shop's previous stat date has ended, "
-            "materialize that stat date."
+        dg.build_schedule_from_partitioned_job(
+            by_name[LIVE_LIST_JOB],
+            name="live_list_schedule",
+            description="At each LIVE-list refresh instant T (UTC), the refresh as of T.",
         ),
-    )
+        dg.build_schedule_from_partitioned_job(
+            by_name[DASHBOARD_JOB],
+            name="live_dashboard_schedule",
+            description="Every day at 00:00 UTC, the LIVE dashboard refresh as of that instant.",
+        ),
+    ]
     return dg.Definitions(
-        assets=[
-            build_raw_assets(),
-            build_fact_assets(settings),
-            *build_daily_assets(stat_dates),
-        ],
-        jobs=[ingest_job, daily_job],
-        schedules=[daily_schedule],
+        assets=assets,
+        jobs=jobs,
+        schedules=schedules,
         resources={"compass": resource_from_env()},
     )
 

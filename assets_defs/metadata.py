@@ -36,20 +36,27 @@ def failure_table_md(cases: pa.Table | None) -> dg.MetadataValue:
     return dg.MetadataValue.md("\n".join([header, rule, *rows]) + more)
 
 
-def latest_materialization_target(
-    instance: dg.DagsterInstance, asset_key: dg.AssetKey, partition_key: str | None
-) -> AssetCheckEvaluationTargetMaterializationData | None:
-    """The partition's latest materialization, so the UI ties the check to it."""
+def latest_materialization_targets(
+    instance: dg.DagsterInstance, asset_key: dg.AssetKey, partition_keys: list[str]
+) -> dict[str, AssetCheckEvaluationTargetMaterializationData]:
+    """The latest materialization of each partition, so the UI ties each check to it.
+
+    Called right after this run stored them, so the newest `len(partition_keys)` records of
+    those partitions are exactly this run's.
+    """
+    if not partition_keys:
+        return {}
     records = instance.fetch_materializations(
-        dg.AssetRecordsFilter(
-            asset_key=asset_key,
-            asset_partitions=[partition_key] if partition_key is not None else None,
-        ),
-        limit=1,
+        dg.AssetRecordsFilter(asset_key=asset_key, asset_partitions=partition_keys),
+        limit=len(partition_keys),
     ).records
-    if not records:
-        return None
-    record = records[0]
-    return AssetCheckEvaluationTargetMaterializationData(
-        storage_id=record.storage_id, run_id=record.run_id, timestamp=record.timestamp
-    )
+    targets = {}
+    for record in records:
+        partition = record.event_log_entry.dagster_event.partition
+        targets.setdefault(
+            partition,
+            AssetCheckEvaluationTargetMaterializationData(
+                storage_id=record.storage_id, run_id=record.run_id, timestamp=record.timestamp
+            ),
+        )
+    return targets

@@ -7,7 +7,6 @@ catalog views and the CLI read.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from functools import cache
 
 import duckdb
@@ -63,8 +62,9 @@ def all_specs() -> tuple[OutputSpec, ...]:
     """Raw tables, facts and every output asset, in data-flow order."""
     from compass_pipeline.daily import DAILY_SPECS
     from compass_pipeline.facts import FACT_SPECS
+    from compass_pipeline.live import LIVE_SPECS
 
-    return raw_specs() + tuple(FACT_SPECS) + tuple(DAILY_SPECS)
+    return raw_specs() + tuple(FACT_SPECS) + tuple(DAILY_SPECS) + tuple(LIVE_SPECS)
 
 
 def spec_by_name(name: str) -> OutputSpec:
@@ -74,16 +74,18 @@ def spec_by_name(name: str) -> OutputSpec:
     raise KeyError(f"unknown asset {name!r}")
 
 
-def catalog_entries(specs: Sequence[OutputSpec] | None = None) -> list[CatalogEntry]:
-    return [
+@cache
+def catalog_entries() -> tuple[CatalogEntry, ...]:
+    """Every asset's view, with its Arrow schema (built once per process: it is static)."""
+    return tuple(
         CatalogEntry(
             name=spec.name,
             schema=spec.arrow_schema(),
             raw=spec.group == RAW_GROUP,
             latest_key=tuple(spec.latest_key),
         )
-        for spec in (all_specs() if specs is None else specs)
-    ]
+        for spec in all_specs()
+    )
 
 
 def refresh_catalog(data_dir: DataDir) -> None:

@@ -182,27 +182,55 @@ def run_pipeline(
         os.environ["COMPASS_QUARANTINE"] = "true"
     ensure_instance(Path(env["DAGSTER_HOME"]))
 
-    from assets_defs.definitions import DAILY_JOB, build_definitions
+    from assets_defs.definitions import (
+        DAILY_JOB,
+        DASHBOARD_JOB,
+        LIVE_LIST_JOB,
+        build_definitions,
+    )
 
     defs = build_definitions(settings)
-    quiet = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
+    first_refresh = f"{start.isoformat()}T{min(settings.live_list_hours):02d}:00"
+    last_refresh = f"{end.isoformat()}T{max(settings.live_list_hours):02d}:00"
+    # (label, job, first key, last key, only the job's own group: ingestion runs once)
     steps = [
+        (f"ingest, facts, daily modules {start}..{end}", DAILY_JOB, str(start), str(end), None),
         (
-            f"ingest, facts, daily modules {start}..{end}",
-            DAILY_JOB,
-            {
-                "dagster/asset_partition_range_start": start.isoformat(),
-                "dagster/asset_partition_range_end": end.isoformat(),
-            },
+            f"LIVE list refreshes {first_refresh}..{last_refresh}",
+            LIVE_LIST_JOB,
+            first_refresh,
+            last_refresh,
+            "live_list",
+        ),
+        (
+            f"LIVE dashboard refreshes {start}..{end} 00:00 UTC",
+            DASHBOARD_JOB,
+            str(start),
+            str(end),
+            "live_dashboard",
         ),
     ]
+    quiet = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
     with dg.DagsterInstance.get() as instance:
-        for number, (label, job_name, tags) in enumerate(steps, start=1):
+        for number, (label, job_name, first, last, group) in enumerate(steps, start=1):
             print(f"[{number}/{len(steps)}] {label} ...", flush=True)
             started = time.perf_counter()
             job = defs.resolve_job_def(job_name)
+            selection = None
+            if group:
+                graph = defs.resolve_asset_graph()
+                selection = [
+                    key for key in graph.get_all_asset_keys() if graph.get(key).group_name == group
+                ]
             result = job.execute_in_process(
-                instance=instance, tags=tags, run_config=quiet, raise_on_error=False
+                instance=instance,
+                tags={
+                    "dagster/asset_partition_range_start": first,
+                    "dagster/asset_partition_range_end": last,
+                },
+                run_config=quiet,
+                raise_on_error=False,
+                asset_selection=selection,
             )
             if not result.success:
                 raise CliError(_failure_message(result))

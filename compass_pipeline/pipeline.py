@@ -10,7 +10,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pyarrow as pa
@@ -18,6 +18,7 @@ import pyarrow.compute as pc
 
 from compass_pipeline import catalog
 from compass_pipeline.config import Settings
+from compass_pipeline.registry import DASHBOARD, LIVE_LIST, STAT_DATE
 from compass_pipeline.storage import DataDir, connect
 
 log = logging.getLogger("compass_pipeline")
@@ -65,33 +66,70 @@ def build_facts(data_dir: Path, settings: Settings) -> dict[str, int]:
     return counts
 
 
-def materialize_stat_dates(
-    data_dir: Path,
-    asset: str,
-    stat_dates: Sequence[date],
-    validate: Callable[[str, pa.Table, date], None] | None = None,
+@dataclass(frozen=True)
+class PartitionKind:
+    """How one partition set maps keys to the values its compute function and schema take."""
+
+    column: str  # the partition column every row carries
+    parse: Callable[[str], object]  # partition key -> stat date or refresh instant
+    compute: Callable[..., pa.Table]  # (con, asset, values, settings) -> rows of every value
+    validate: Callable[[str, pa.Table, object], None]  # raises OutputValidationError
+
+
+def _parse_instant(key: str) -> datetime:
+    """A refresh partition key: `2026-03-01T04:00` (LIVE list) or `2026-03-01` (dashboard)."""
+    return datetime.fromisoformat(key).replace(tzinfo=UTC)
+
+
+def _partition_kinds() -> dict[str, PartitionKind]:
+    from compass_pipeline import daily, live
+    from schemas.daily import validate_output
+    from schemas.live import validate_live_output
+
+    return {
+        STAT_DATE: PartitionKind(
+            "stat_date",
+            date.fromisoformat,
+            lambda con, asset, values, settings: daily.compute_daily_range(con, asset, values),
+            validate_output,
+        ),
+        LIVE_LIST: PartitionKind(
+            "snapshot_at", _parse_instant, live.compute_live_list, validate_live_output
+        ),
+        DASHBOARD: PartitionKind(
+            "snapshot_at", _parse_instant, live.compute_dashboard, validate_live_output
+        ),
+    }
+
+
+def materialize_partitions(
+    data_dir: Path, asset: str, partition_keys: Sequence[str], settings: Settings
 ) -> list[PartitionResult]:
-    """Compute a range of stat dates of one daily asset in one query, store each partition.
+    """Compute a range of partitions of one asset in one query, then store each partition.
 
     Each partition is validated before it is written; a failing partition is not stored,
-    the others are, and the caller fails the run with the failing ones.
+    the others are, and the caller fails the run naming the failing ones.
     """
-    from compass_pipeline import daily
-    from schemas.daily import OutputValidationError, validate_output
+    from schemas.daily import OutputValidationError
 
     store = DataDir(data_dir)
     _require_raw(store)
-    validate = validate or validate_output
+    spec = catalog.spec_by_name(asset)
+    kind = _partition_kinds()[spec.partitions]
+    values = [kind.parse(key) for key in partition_keys]
     watermark = store.raw_watermark()
     con = catalog.attach(store, connect())
-    table = daily.compute_daily_range(con, asset, list(stat_dates))
-    spec = catalog.spec_by_name(asset)
+    started = time.perf_counter()
+    table = kind.compute(con, asset, values, settings)
+    log.info(
+        "%s: %d partitions computed in %.1fs", asset, len(values), time.perf_counter() - started
+    )
+    partition_type = table.schema.field(kind.column).type
     results = []
-    for stat_date in stat_dates:
-        part = table.filter(pc.equal(table["stat_date"], pa.scalar(stat_date, pa.date32())))
-        key = stat_date.isoformat()
+    for key, value in zip(partition_keys, values, strict=True):
+        part = table.filter(pc.equal(table[kind.column], pa.scalar(value, partition_type)))
         try:
-            validate(asset, part, stat_date)
+            kind.validate(asset, part, value)
         except OutputValidationError as exc:
             results.append(
                 PartitionResult(
