@@ -1,0 +1,1 @@
+"""pandera schemas: the raw input contract (`schemas.raw`) and the output assets."""
