@@ -3,7 +3,7 @@
 import dagster as dg
 
 from assets_defs.metadata import column_schema
-from assets_defs.resources import CompassResource
+from assets_defs.resources import SNAPSHOT_POOL, CompassResource
 from compass_pipeline import pipeline
 from compass_pipeline.catalog import raw_specs
 from compass_pipeline.config import Settings
@@ -13,6 +13,7 @@ def build_fact_assets(settings: Settings) -> dg.AssetsDefinition:
     from compass_pipeline.facts import FACT_SPECS
 
     @dg.multi_asset(
+        pool=SNAPSHOT_POOL,
         name="facts",
         specs=[
             dg.AssetSpec(

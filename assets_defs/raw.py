@@ -3,7 +3,7 @@
 import dagster as dg
 
 from assets_defs.metadata import column_schema
-from assets_defs.resources import CompassResource
+from assets_defs.resources import SNAPSHOT_POOL, CompassResource
 from compass_pipeline import pipeline
 from compass_pipeline.catalog import QUARANTINE_ASSET, raw_specs
 
@@ -19,6 +19,7 @@ def build_raw_assets() -> dg.AssetsDefinition:
     tables = [spec for spec in specs if spec.name != QUARANTINE_ASSET]
 
     @dg.multi_asset(
+        pool=SNAPSHOT_POOL,
         name="raw_ingest",
         specs=[
             dg.AssetSpec(

@@ -27,12 +27,18 @@ DEMO_SCALE = 2000
 DEMO_SEED = 7
 
 INSTANCE_YAML = """\
-# Dagster instance of compass-pipeline (written by `compass run` when missing).
+# Dagster instance of compass-pipeline, written by `compass run` / `compass ui` when missing.
+# Sized for one 2-core machine: two runs at a time (e.g. a daily backfill beside a refresh
+# backfill); the ingestion and facts steps share the pool `compass_snapshot`, limited to one
+# at a time, because they replace the one stored raw snapshot. For production, point
+# `storage` at PostgreSQL (see the README).
 telemetry:
   enabled: false
 concurrency:
   runs:
     max_concurrent_runs: 2
+  pools:
+    default_limit: 1
 """
 
 

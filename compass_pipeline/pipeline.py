@@ -15,11 +15,12 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from compass_pipeline import catalog
 from compass_pipeline.config import Settings
 from compass_pipeline.registry import DASHBOARD, LIVE_LIST, STAT_DATE
-from compass_pipeline.storage import DataDir, connect
+from compass_pipeline.storage import DataDir, connect, sql_literal
 
 log = logging.getLogger("compass_pipeline")
 
@@ -49,21 +50,59 @@ def ingest(raw_dir: Path, data_dir: Path, *, quarantine: bool = False):
 
 
 def build_facts(data_dir: Path, settings: Settings) -> dict[str, int]:
-    """Recompute the facts layer from the stored raw snapshot (one place per rule)."""
+    """Recompute the facts layer from the stored raw snapshot (one place per rule).
+
+    Each fact is streamed from DuckDB straight into its Parquet file and validated there in
+    batches, so tens of millions of lines never sit in memory at once; the later facts read
+    the earlier ones from their files.
+    """
     from compass_pipeline import facts
+    from schemas.daily import validate_output
 
     store = DataDir(data_dir)
     _require_raw(store)
     watermark = store.raw_watermark()
     con = catalog.attach(store, connect())
     counts = {}
-    for name, table in facts.build_facts(con, settings).items():
-        spec = catalog.spec_by_name(name)
-        store.write_partition(name, None, table, data_watermark=watermark, sort_by=spec.sort_by)
-        counts[name] = table.num_rows
-        log.info("facts: %s %d rows", name, table.num_rows)
+    for spec in facts.FACT_SPECS:
+        started = time.perf_counter()
+
+        def validate(path: Path, name: str = spec.name) -> None:
+            for batch in _batches(path):
+                validate_output(name, batch, None)
+
+        path = store.copy_query_to_partition(
+            con,
+            facts.fact_sql(spec.name),
+            facts.fact_params(spec.name, settings),
+            spec.name,
+            None,
+            spec.arrow_schema(),
+            data_watermark=watermark,
+            validate=validate,
+        )
+        con.execute(
+            f"create or replace temporary view {spec.name} as "
+            f"select * from read_parquet({sql_literal(str(path))})"
+        )
+        counts[spec.name] = pq.ParquetFile(path).metadata.num_rows
+        log.info(
+            "facts: %s %d rows in %.1fs",
+            spec.name,
+            counts[spec.name],
+            time.perf_counter() - started,
+        )
     catalog.refresh_catalog(store)
     return counts
+
+
+def _batches(path: Path, rows: int = 2_000_000):
+    """A Parquet file as Arrow tables of at most `rows` rows, for bounded-memory validation."""
+    parquet = pq.ParquetFile(path)
+    for batch in parquet.iter_batches(batch_size=rows):
+        yield pa.Table.from_batches([batch])
+    if parquet.metadata.num_rows == 0:
+        yield parquet.schema_arrow.empty_table()
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ import fcntl
 import os
 import shutil
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -127,6 +127,48 @@ class DataDir:
             _file_metadata(asset, partition_key, data_watermark),
             sort_by=sort_by,
         )
+        return path
+
+    def copy_query_to_partition(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        query: str,
+        params: Mapping[str, object] | None,
+        asset: str,
+        partition_key: str | None,
+        schema: pa.Schema,
+        *,
+        data_watermark: datetime | None = None,
+        validate: Callable[[Path], None] | None = None,
+    ) -> Path:
+        """Stream a query's result into one partition, without holding it in memory.
+
+        The result is cast to the asset's schema, written to a temporary file, validated
+        there (`validate(path)` raises to reject it) and only then moved into place.
+        """
+        path = self.partition_path(asset, partition_key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+        columns = ", ".join(
+            f"cast({_ident(f.name)} as {_duckdb_type(f.type)}) as {_ident(f.name)}" for f in schema
+        )
+        metadata = ", ".join(
+            f"{sql_literal(k)}: {sql_literal(v)}"
+            for k, v in _file_metadata(asset, partition_key, data_watermark).items()
+        )
+        try:
+            con.execute(
+                f"copy (select {columns} from ({query})) to {sql_literal(str(tmp))} "
+                f"(format parquet, compression zstd, row_group_size 262144, "
+                f"kv_metadata {{{metadata}}})",
+                dict(params) if params else None,
+            )
+            if validate is not None:
+                validate(tmp)
+            os.replace(tmp, path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
         return path
 
     def replace_raw_snapshot(
