@@ -164,18 +164,39 @@ def materialize_partitions(
         "%s: %d partitions computed in %.1fs", asset, len(values), time.perf_counter() - started
     )
     partition_type = table.schema.field(kind.column).type
+    stray = pc.invert(pc.is_in(table[kind.column], pa.array(values, partition_type)))
+    if table.num_rows and pc.any(stray).as_py():
+        raise ValueError(
+            f"{asset}: rows outside the requested partitions, e.g. "
+            f"{table.filter(stray).slice(0, 3).to_pylist()}"
+        )
+    # One validation of the whole range; only when it fails is each partition validated
+    # alone, to tell which ones to store (a key holds its partition column, so per-range
+    # uniqueness is per-partition uniqueness).
+    try:
+        kind.validate(asset, table, None)
+        range_valid = True
+    except OutputValidationError:
+        range_valid = False
     results = []
     for key, value in zip(partition_keys, values, strict=True):
         part = table.filter(pc.equal(table[kind.column], pa.scalar(value, partition_type)))
-        try:
-            kind.validate(asset, part, value)
-        except OutputValidationError as exc:
-            results.append(
-                PartitionResult(
-                    asset, key, part.num_rows, _gmv_total(part), False, exc.failure_cases, str(exc)
+        if not range_valid:
+            try:
+                kind.validate(asset, part, value)
+            except OutputValidationError as exc:
+                results.append(
+                    PartitionResult(
+                        asset,
+                        key,
+                        part.num_rows,
+                        _gmv_total(part),
+                        False,
+                        exc.failure_cases,
+                        str(exc),
+                    )
                 )
-            )
-            continue
+                continue
         store.write_partition(asset, key, part, data_watermark=watermark, sort_by=spec.sort_by)
         results.append(PartitionResult(asset, key, part.num_rows, _gmv_total(part), True))
     catalog.refresh_catalog(store)

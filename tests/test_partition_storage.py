@@ -1,0 +1,107 @@
+"""Every partition is validated before it is stored (outputs.md): a corrupted partition is
+rejected and not stored, the other partitions of the same run are, and the Dagster run
+fails with the failed check shown on that partition."""
+
+from __future__ import annotations
+
+import shutil
+
+import dagster as dg
+import pyarrow as pa
+import pytest
+
+from compass_pipeline import catalog, pipeline
+from compass_pipeline.config import Settings
+from compass_pipeline.registry import DASHBOARD, LIVE_LIST, STAT_DATE
+from compass_pipeline.storage import DataDir
+
+# Two partitions of each set in which the small simulated marketplace has rows.
+KEYS = {
+    STAT_DATE: ["2026-03-03", "2026-03-04"],
+    LIVE_LIST: ["2026-03-04T12:00", "2026-03-04T20:00"],
+    DASHBOARD: ["2026-03-05", "2026-03-06"],
+}
+PARTITIONED = [spec for spec in catalog.all_specs() if spec.partitions in KEYS]
+
+
+@pytest.fixture(scope="module")
+def built_data_dir(small_raw_dir, tmp_path_factory):
+    data = tmp_path_factory.mktemp("built") / "data"
+    pipeline.ingest(small_raw_dir, data)
+    pipeline.build_facts(data, Settings())
+    return data
+
+
+@pytest.fixture
+def data_dir(built_data_dir, tmp_path):
+    copy = tmp_path / "data"
+    shutil.copytree(built_data_dir, copy, symlinks=True)
+    return copy
+
+
+def _corrupt_second_partition(monkeypatch, spec):
+    """Duplicate the rows of the second partition: its unique key check must fire."""
+    kinds = pipeline._partition_kinds()
+    kind = kinds[spec.partitions]
+    second = kind.parse(KEYS[spec.partitions][1])
+
+    def compute(con, asset, values, settings):
+        table = kind.compute(con, asset, values, settings)
+        column = table[kind.column]
+        mask = pa.compute.equal(column, pa.scalar(second, column.type))
+        return pa.concat_tables([table, table.filter(mask)])
+
+    corrupted = dict(kinds)
+    corrupted[spec.partitions] = pipeline.PartitionKind(
+        kind.column, kind.parse, compute, kind.validate
+    )
+    monkeypatch.setattr(pipeline, "_partition_kinds", lambda: corrupted)
+
+
+@pytest.mark.parametrize("spec", PARTITIONED, ids=lambda spec: spec.name)
+def test_corrupted_partition_is_rejected_and_not_stored(spec, data_dir, monkeypatch):
+    first, second = KEYS[spec.partitions]
+    clean = pipeline.materialize_partitions(data_dir, spec.name, [first, second], Settings())
+    assert all(result.passed for result in clean)
+    assert clean[1].row_count > 0, f"{spec.name}: pick partitions with rows"
+    store = DataDir(data_dir)
+    stored_second = store.partition_path(spec.name, second).read_bytes()
+    store.partition_path(spec.name, first).unlink()
+
+    _corrupt_second_partition(monkeypatch, spec)
+    results = pipeline.materialize_partitions(data_dir, spec.name, [first, second], Settings())
+
+    assert [result.passed for result in results] == [True, False]
+    assert "unique" in results[1].message.lower() or "duplicate" in results[1].message.lower()
+    assert results[1].failure_cases is not None and results[1].failure_cases.num_rows > 0
+    assert store.partition_path(spec.name, first).exists()
+    assert store.partition_path(spec.name, second).read_bytes() == stored_second
+
+
+def test_failed_partition_fails_the_run_and_its_check_in_dagster(
+    small_raw_dir, data_dir, compass_env, monkeypatch
+):
+    from assets_defs.definitions import DAILY_JOB, build_definitions
+
+    monkeypatch.setenv("COMPASS_RAW_DIR", str(small_raw_dir))
+    monkeypatch.setenv("COMPASS_DATA_DIR", str(data_dir))
+    spec = catalog.spec_by_name("core_data_daily")
+    _corrupt_second_partition(monkeypatch, spec)
+    defs = build_definitions(Settings())
+    first, second = KEYS[STAT_DATE]
+    with dg.instance_for_test() as instance:
+        result = defs.resolve_job_def(DAILY_JOB).execute_in_process(
+            instance=instance,
+            asset_selection=[dg.AssetKey("core_data_daily")],
+            tags={
+                "dagster/asset_partition_range_start": first,
+                "dagster/asset_partition_range_end": second,
+            },
+            raise_on_error=False,
+        )
+        assert not result.success
+        evaluations = {e.partition: e for e in result.get_asset_check_evaluations()}
+        assert evaluations[first].passed
+        assert not evaluations[second].passed
+        assert "failure_cases" in evaluations[second].metadata
+        assert instance.get_materialized_partitions(dg.AssetKey("core_data_daily")) == {first}
