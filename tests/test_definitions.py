@@ -45,19 +45,6 @@ def test_resource_defaults_come_from_environment(monkeypatch, tmp_path):
     )
 
 
-def test_daily_schedule_at_1400_utc_asks_for_the_previous_stat_date():
-    defs = build_definitions(Settings())
-    schedule = defs.resolve_schedule_def("daily_modules_schedule")
-    assert schedule.execution_timezone == "UTC"
-    with dg.instance_for_test() as instance:
-        context = dg.build_schedule_context(
-            instance=instance,
-            scheduled_execution_time=datetime(2026, 3, 5, 14, 0, tzinfo=UTC),
-        )
-        requests = schedule.evaluate_tick(context).run_requests
-    assert [request.partition_key for request in requests] == ["2026-03-04"]
-
-
 def test_ingestion_assets_materialize_in_process(small_raw_dir, compass_env, monkeypatch):
     data = compass_env / "data"
     defs = _defs(small_raw_dir, data, monkeypatch=monkeypatch)
