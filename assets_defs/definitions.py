@@ -28,12 +28,19 @@ LIVE_LIST_JOB = "live_list_job"
 DASHBOARD_JOB = "live_dashboard_job"
 DAILY_SCHEDULE_HOUR_UTC = 14
 
-# (job, partition set, asset group, description) in the order `compass run` runs them.
+# (job, partition set, description) in the order `compass run` runs them; each job holds
+# every asset of its partition set (the reconciliations included).
 PARTITIONED_JOBS = (
-    (DAILY_JOB, STAT_DATE, "daily", "the daily compass modules for a range of stat dates"),
-    (LIVE_LIST_JOB, LIVE_LIST, "live_list", "LIVE-list refreshes (3 a day, UTC)"),
-    (DASHBOARD_JOB, DASHBOARD, "live_dashboard", "LIVE dashboard refreshes (00:00 UTC)"),
+    (DAILY_JOB, STAT_DATE, "the daily compass modules and their reconciliations"),
+    (LIVE_LIST_JOB, LIVE_LIST, "LIVE-list refreshes (3 a day, UTC) and their reconciliations"),
+    (DASHBOARD_JOB, DASHBOARD, "LIVE dashboard refreshes (00:00 UTC)"),
 )
+
+
+def partitioned_asset_names(partition_set: str) -> list[str]:
+    from compass_pipeline.catalog import all_specs
+
+    return [spec.name for spec in all_specs() if spec.partitions == partition_set]
 
 
 def partitions_defs(settings: Settings) -> dict[str, dg.PartitionsDefinition]:
@@ -58,13 +65,14 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
             description="Ingest the raw directory and rebuild the facts layer.",
         )
     ]
-    for job_name, partition_set, group, description in PARTITIONED_JOBS:
+    for job_name, partition_set, description in PARTITIONED_JOBS:
         specs = [spec for spec in all_specs() if spec.partitions == partition_set]
         assets += build_partitioned_assets(specs, pdefs[partition_set], settings)
         jobs.append(
             dg.define_asset_job(
                 job_name,
-                selection=ingest_selection | dg.AssetSelection.groups(group),
+                selection=ingest_selection
+                | dg.AssetSelection.assets(*partitioned_asset_names(partition_set)),
                 description=f"Ingest the raw snapshot, rebuild the facts, then {description}.",
             )
         )

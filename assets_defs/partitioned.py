@@ -33,8 +33,24 @@ def partitioned_spec(spec: OutputSpec) -> dg.AssetSpec:
         metadata={
             "dagster/column_schema": column_schema(spec.arrow_schema()),
             "faq": spec.faq,
+            **extra_metadata(spec),
         },
     )
+
+
+def extra_metadata(spec: OutputSpec) -> dict[str, dg.MetadataValue]:
+    """The reconciliations' checks, each with its plain-English explanation and the FAQ
+    question it answers, shown on the asset in the UI."""
+    if spec.group != "reconciliation":
+        return {}
+    from compass_pipeline.reconcile import checks_of
+
+    rows = [
+        f"| {c.check_id} | {c.explanation} | {c.faq_ref}: {c.faq_question} |"
+        for c in checks_of(spec.name)
+    ]
+    table = "\n".join(["| check | what explains A − B | FAQ |", "|---|---|---|", *rows])
+    return {"checks": dg.MetadataValue.md(table)}
 
 
 def validation_check_spec(

@@ -63,8 +63,9 @@ def all_specs() -> tuple[OutputSpec, ...]:
     from compass_pipeline.daily import DAILY_SPECS
     from compass_pipeline.facts import FACT_SPECS
     from compass_pipeline.live import LIVE_SPECS
+    from compass_pipeline.reconcile import RECON_SPECS
 
-    return raw_specs() + tuple(FACT_SPECS) + tuple(DAILY_SPECS) + tuple(LIVE_SPECS)
+    return raw_specs() + tuple(FACT_SPECS) + tuple(DAILY_SPECS) + tuple(LIVE_SPECS) + RECON_SPECS
 
 
 def spec_by_name(name: str) -> OutputSpec:

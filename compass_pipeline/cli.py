@@ -113,8 +113,35 @@ def cmd_demo(args: argparse.Namespace) -> int:
         progress=log.debug,
     )
     run_pipeline(raw_dir=raw_dir, data_dir=data_dir, start=DEMO_START, end=end)
+    report = make_report(data_dir)
     print_summary(data_dir, raw_dir)
+    print(f"Report: {report}  (open it in a browser)")
     return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    path = make_report(
+        Path(args.data), Path(args.out) if args.out else None, args.shop, args.start, args.end
+    )
+    print(f"Report: {path}")
+    return 0
+
+
+def make_report(
+    data_dir: Path,
+    out: Path | None = None,
+    shop: str | None = None,
+    start: date | None = None,
+    end: date | None = None,
+) -> Path:
+    """Write the reconciliation report (one self-contained HTML file) from the catalog."""
+    from compass_pipeline.report import write_report
+
+    out = out or data_dir / "report.html"
+    try:
+        return write_report(data_dir, out, shop=shop, start=start, end=end)
+    except (FileNotFoundError, ValueError) as exc:
+        raise CliError(str(exc)) from exc
 
 
 def cmd_ui(args: argparse.Namespace) -> int:
@@ -193,41 +220,46 @@ def run_pipeline(
         DASHBOARD_JOB,
         LIVE_LIST_JOB,
         build_definitions,
+        partitioned_asset_names,
     )
+    from compass_pipeline.registry import DASHBOARD, LIVE_LIST
 
     defs = build_definitions(settings)
     first_refresh = f"{start.isoformat()}T{min(settings.live_list_hours):02d}:00"
     last_refresh = f"{end.isoformat()}T{max(settings.live_list_hours):02d}:00"
-    # (label, job, first key, last key, only the job's own group: ingestion runs once)
+    # (label, job, first key, last key, only the partitioned assets: ingestion runs once)
     steps = [
-        (f"ingest, facts, daily modules {start}..{end}", DAILY_JOB, str(start), str(end), None),
         (
-            f"LIVE list refreshes {first_refresh}..{last_refresh}",
+            f"ingest, facts, daily modules and reconciliation {start}..{end}",
+            DAILY_JOB,
+            str(start),
+            str(end),
+            None,
+        ),
+        (
+            f"LIVE list refreshes and reconciliation {first_refresh}..{last_refresh}",
             LIVE_LIST_JOB,
             first_refresh,
             last_refresh,
-            "live_list",
+            LIVE_LIST,
         ),
         (
             f"LIVE dashboard refreshes {start}..{end} 00:00 UTC",
             DASHBOARD_JOB,
             str(start),
             str(end),
-            "live_dashboard",
+            DASHBOARD,
         ),
     ]
     quiet = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
     with dg.DagsterInstance.get() as instance:
-        for number, (label, job_name, first, last, group) in enumerate(steps, start=1):
+        for number, (label, job_name, first, last, partition_set) in enumerate(steps, start=1):
             print(f"[{number}/{len(steps)}] {label} ...", flush=True)
             started = time.perf_counter()
             job = defs.resolve_job_def(job_name)
             selection = None
-            if group:
-                graph = defs.resolve_asset_graph()
-                selection = [
-                    key for key in graph.get_all_asset_keys() if graph.get(key).group_name == group
-                ]
+            if partition_set:
+                selection = [dg.AssetKey(n) for n in partitioned_asset_names(partition_set)]
             result = job.execute_in_process(
                 instance=instance,
                 tags={
@@ -361,6 +393,14 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--scale", type=_positive, default=DEMO_SCALE)
     demo.add_argument("--seed", type=int, default=DEMO_SEED)
     demo.set_defaults(func=cmd_demo)
+
+    report = sub.add_parser("report", help="write the reconciliation report (HTML)")
+    report.add_argument("--data", required=True, help="data directory of a run")
+    report.add_argument("--out", help="HTML file to write (default DATA/report.html)")
+    report.add_argument("--shop", help="only this shop")
+    report.add_argument("--start", type=_date, help="first stat date")
+    report.add_argument("--end", type=_date, help="last stat date")
+    report.set_defaults(func=cmd_report)
 
     ui = sub.add_parser("ui", help="start the Dagster UI and daemon on the same instance")
     ui.add_argument("--data", default=str(DEFAULT_DATA_DIR))

@@ -19,7 +19,7 @@ import pyarrow.parquet as pq
 
 from compass_pipeline import catalog
 from compass_pipeline.config import Settings
-from compass_pipeline.registry import DASHBOARD, LIVE_LIST, STAT_DATE
+from compass_pipeline.registry import LIVE_LIST, STAT_DATE, OutputSpec
 from compass_pipeline.storage import DataDir, connect, sql_literal
 
 log = logging.getLogger("compass_pipeline")
@@ -107,11 +107,11 @@ def _batches(path: Path, rows: int = 2_000_000):
 
 @dataclass(frozen=True)
 class PartitionKind:
-    """How one partition set maps keys to the values its compute function and schema take."""
+    """How one asset maps partition keys to the values its compute function and schema take."""
 
     column: str  # the partition column every row carries
     parse: Callable[[str], object]  # partition key -> stat date or refresh instant
-    compute: Callable[..., pa.Table]  # (con, asset, values, settings) -> rows of every value
+    compute: Callable[..., pa.Table]  # (con, asset, values, settings, as_of) -> rows of all
     validate: Callable[[str, pa.Table, object], None]  # raises OutputValidationError
 
 
@@ -120,25 +120,40 @@ def _parse_instant(key: str) -> datetime:
     return datetime.fromisoformat(key).replace(tzinfo=UTC)
 
 
-def _partition_kinds() -> dict[str, PartitionKind]:
-    from compass_pipeline import daily, live
+def partition_kind(spec: OutputSpec) -> PartitionKind:
+    """The one table of how each partitioned asset is computed and validated."""
+    from compass_pipeline import daily, live, reconcile
     from schemas.daily import validate_output
     from schemas.live import validate_live_output
+    from schemas.reconciliation import validate_reconciliation
 
-    return {
-        STAT_DATE: PartitionKind(
+    if spec.group == "reconciliation":
+        column = "stat_date" if spec.partitions == STAT_DATE else "snapshot_at"
+        parse = date.fromisoformat if spec.partitions == STAT_DATE else _parse_instant
+        return PartitionKind(
+            column,
+            parse,
+            lambda con, asset, values, settings, as_of: reconcile.compute_reconciliation(
+                con, asset, values, settings, as_of=as_of
+            ),
+            validate_reconciliation,
+        )
+    if spec.partitions == STAT_DATE:
+        return PartitionKind(
             "stat_date",
             date.fromisoformat,
-            lambda con, asset, values, settings: daily.compute_daily_range(con, asset, values),
+            lambda con, asset, values, settings, as_of: daily.compute_daily_range(
+                con, asset, values
+            ),
             validate_output,
-        ),
-        LIVE_LIST: PartitionKind(
-            "snapshot_at", _parse_instant, live.compute_live_list, validate_live_output
-        ),
-        DASHBOARD: PartitionKind(
-            "snapshot_at", _parse_instant, live.compute_dashboard, validate_live_output
-        ),
-    }
+        )
+    compute = live.compute_live_list if spec.partitions == LIVE_LIST else live.compute_dashboard
+    return PartitionKind(
+        "snapshot_at",
+        _parse_instant,
+        lambda con, asset, values, settings, as_of: compute(con, asset, values, settings),
+        validate_live_output,
+    )
 
 
 def materialize_partitions(
@@ -154,12 +169,12 @@ def materialize_partitions(
     store = DataDir(data_dir)
     _require_raw(store)
     spec = catalog.spec_by_name(asset)
-    kind = _partition_kinds()[spec.partitions]
+    kind = partition_kind(spec)
     values = [kind.parse(key) for key in partition_keys]
     watermark = store.raw_watermark()
     con = catalog.attach(store, connect())
     started = time.perf_counter()
-    table = kind.compute(con, asset, values, settings)
+    table = kind.compute(con, asset, values, settings, watermark)
     log.info(
         "%s: %d partitions computed in %.1fs", asset, len(values), time.perf_counter() - started
     )

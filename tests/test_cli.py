@@ -102,3 +102,12 @@ def test_demo_prints_its_summary(compass_env, capsys):
     assert code == 0, out
     assert f"Catalog: {data / 'compass.duckdb'}" in out
     assert "core_data_daily" in out and "compass ui" in out
+    assert f"Report: {data / 'report.html'}" in out
+    html = (data / "report.html").read_text()
+    assert "R01" in html and "R13" in html
+
+
+def test_report_names_a_missing_catalog(compass_env, capsys):
+    code = main(["report", "--data", str(compass_env / "nothing")])
+    assert code == 2
+    assert "error:" in capsys.readouterr().err

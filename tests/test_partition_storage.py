@@ -18,7 +18,7 @@ from compass_pipeline.storage import DataDir
 # Two partitions of each set in which the small simulated marketplace has rows.
 KEYS = {
     STAT_DATE: ["2026-03-03", "2026-03-04"],
-    LIVE_LIST: ["2026-03-04T12:00", "2026-03-04T20:00"],
+    LIVE_LIST: ["2026-03-05T04:00", "2026-03-05T12:00"],
     DASHBOARD: ["2026-03-05", "2026-03-06"],
 }
 PARTITIONED = [spec for spec in catalog.all_specs() if spec.partitions in KEYS]
@@ -41,21 +41,22 @@ def data_dir(built_data_dir, tmp_path):
 
 def _corrupt_second_partition(monkeypatch, spec):
     """Duplicate the rows of the second partition: its unique key check must fire."""
-    kinds = pipeline._partition_kinds()
-    kind = kinds[spec.partitions]
+    original = pipeline.partition_kind
+    kind = original(spec)
     second = kind.parse(KEYS[spec.partitions][1])
 
-    def compute(con, asset, values, settings):
-        table = kind.compute(con, asset, values, settings)
+    def compute(con, asset, values, settings, as_of):
+        table = kind.compute(con, asset, values, settings, as_of)
         column = table[kind.column]
         mask = pa.compute.equal(column, pa.scalar(second, column.type))
         return pa.concat_tables([table, table.filter(mask)])
 
-    corrupted = dict(kinds)
-    corrupted[spec.partitions] = pipeline.PartitionKind(
-        kind.column, kind.parse, compute, kind.validate
-    )
-    monkeypatch.setattr(pipeline, "_partition_kinds", lambda: corrupted)
+    def corrupted(other):
+        if other.name != spec.name:
+            return original(other)
+        return pipeline.PartitionKind(kind.column, kind.parse, compute, kind.validate)
+
+    monkeypatch.setattr(pipeline, "partition_kind", corrupted)
 
 
 @pytest.mark.parametrize("spec", PARTITIONED, ids=lambda spec: spec.name)
