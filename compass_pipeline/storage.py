@@ -60,9 +60,14 @@ def connect(threads: int | None = None) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB connection with UTC as its session time zone.
 
     Each compute step opens its own, so parallel runs never contend for a database lock.
+    Its memory is capped (`COMPASS_DUCKDB_MEMORY_LIMIT`, default 3GB) so that large sorts and
+    joins spill to disk instead of growing past what a 2-core worker has to give.
     """
     con = duckdb.connect()
     con.execute("set TimeZone = 'UTC'")
+    con.execute("set enable_progress_bar = false")
+    limit = os.environ.get("COMPASS_DUCKDB_MEMORY_LIMIT", "3GB")
+    con.execute("set memory_limit = $limit", {"limit": limit})
     if threads:
         con.execute(f"set threads = {int(threads)}")
     return con
