@@ -20,7 +20,7 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
-STAGES = ("simulate", "ingest", "raw_scan", "facts", "daily")
+STAGES = ("simulate", "ingest", "raw_scan", "facts", "daily", "live", "reconciliation")
 
 
 def _stage(name: str, work: Path, days: int, scale: int, seed: int) -> dict:
@@ -65,6 +65,48 @@ def _stage(name: str, work: Path, days: int, scale: int, seed: int) -> dict:
             per_asset[spec.name] = round(time.perf_counter() - t0, 2)
             assert all(r.passed for r in results), spec.name
         extra["seconds_per_asset"] = per_asset
+    elif name == "live":
+        from compass_pipeline.catalog import all_specs
+        from compass_pipeline.config import Settings
+        from compass_pipeline.pipeline import materialize_partitions
+        from compass_pipeline.registry import DASHBOARD, LIVE_LIST
+
+        hours = Settings().live_list_hours
+        list_keys = [
+            f"{start + timedelta(days=i)}T{hour:02d}:00" for i in range(days) for hour in hours
+        ]
+        dash_keys = [(start + timedelta(days=i + 1)).isoformat() for i in range(days)]
+        single, per_key = {}, {}
+        for spec in all_specs():
+            keys = {LIVE_LIST: list_keys, DASHBOARD: dash_keys}.get(spec.partitions)
+            if keys is None or spec.group == "reconciliation":
+                continue
+            t0 = time.perf_counter()
+            materialize_partitions(data, spec.name, keys, Settings())
+            single[spec.name] = round(time.perf_counter() - t0, 2)
+            t0 = time.perf_counter()
+            for key in keys:
+                materialize_partitions(data, spec.name, [key], Settings())
+            per_key[spec.name] = round(time.perf_counter() - t0, 2)
+        extra["refreshes"] = {"live_list": len(list_keys), "dashboard": len(dash_keys)}
+        extra["single_run_seconds"] = single
+        extra["one_per_refresh_seconds"] = per_key
+    elif name == "reconciliation":
+        from compass_pipeline.config import Settings
+        from compass_pipeline.pipeline import materialize_partitions
+
+        stat_keys = [(start + timedelta(days=i)).isoformat() for i in range(days)]
+        list_keys = [
+            f"{start + timedelta(days=i)}T{hour:02d}:00"
+            for i in range(days)
+            for hour in Settings().live_list_hours
+        ]
+        for asset, keys in (
+            ("reconciliation_daily", stat_keys),
+            ("reconciliation_live", list_keys),
+        ):
+            results = materialize_partitions(data, asset, keys, Settings())
+            assert all(r.passed for r in results), asset
     else:
         raise SystemExit(f"unknown stage {name}")
     seconds = time.perf_counter() - started
