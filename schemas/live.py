@@ -295,8 +295,8 @@ class LiveOnlineTrend(RefreshBase):
     )
     _before_refresh = rule(
         "bucket_before_refresh",
-        "a LIVE's buckets lie before the refresh that holds it (it ended before)",
-        lambda: pl.col("bucket_start") < pl.col("snapshot_at"),
+        "a LIVE's buckets start at or before the refresh that holds it (a LIVE may end at 00:00)",
+        lambda: pl.col("bucket_start") <= pl.col("snapshot_at"),
     )
     _window_estimate = rule(
         "online_users_last_minute_at_least_in_room",
