@@ -3,7 +3,6 @@ materialize in-process with per-partition metadata and check results."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 
 import dagster as dg
