@@ -338,7 +338,22 @@ def validate_output(asset: str, table: pa_arrow.Table, partition_date: date | No
     ``MAX_FAILURE_CASES`` failure cases as a small Arrow table (check, column, row index,
     failing value or row).
     """
-    schema = partition_schema(asset, partition_date)
+    validate_frame(asset, partition_schema(asset, partition_date), table, partition_date)
+
+
+def validate_frame(
+    asset: str,
+    schema: pa.DataFrameSchema,
+    table: pa_arrow.Table,
+    partition: object | None,
+    name_cases: Callable[[pl.DataFrame, pl.DataFrame], pa_arrow.Table] | None = None,
+) -> None:
+    """Run a pandera schema on an eager polars frame (lazy=True: every failure at once).
+
+    The one place every output schema is run from. ``name_cases(frame, cases)`` may turn
+    pandera's failure cases into the table shown to the user; by default the first
+    ``MAX_FAILURE_CASES`` cases as they are.
+    """
     frame = pl.from_arrow(table)
     if isinstance(frame, pl.Series):
         frame = frame.to_frame()
@@ -353,12 +368,18 @@ def validate_output(asset: str, table: pa_arrow.Table, partition_date: date | No
             .to_series()
             .to_list()
         )
-        where = f"partition {partition_date}" if partition_date else "table"
+        shown_value = partition.isoformat() if hasattr(partition, "isoformat") else partition
+        where = f"partition {shown_value}" if partition is not None else "table"
         message = (
             f"{asset} {where} failed validation ({cases.height} failure case(s)): "
             + "; ".join(summary)
         )
-        shown = cases.head(MAX_FAILURE_CASES).with_columns(
-            pl.col("failure_case").cast(pl.Utf8, strict=False)
-        )
-        raise OutputValidationError(message, shown.to_arrow()) from None
+        if name_cases is not None:
+            shown = name_cases(frame, cases)
+        else:
+            shown = (
+                cases.head(MAX_FAILURE_CASES)
+                .with_columns(pl.col("failure_case").cast(pl.Utf8, strict=False))
+                .to_arrow()
+            )
+        raise OutputValidationError(message, shown) from None

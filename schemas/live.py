@@ -23,7 +23,7 @@ import polars as pl
 import pyarrow as pa_arrow
 from pandera.api.polars.model_config import BaseConfig
 
-from schemas.daily import OutputValidationError
+from schemas.daily import OutputValidationError, validate_frame
 
 MONEY = pl.Decimal(18, 2)
 INSTANT = pl.Datetime("us", "UTC")
@@ -364,27 +364,4 @@ def validate_live_output(asset: str, table: pa_arrow.Table, instant: datetime | 
     ``OutputValidationError`` listing every failing check by name, with the first
     ``MAX_FAILURE_CASES`` failure cases as a small Arrow table.
     """
-    schema = partition_schema(asset, instant)
-    frame = pl.from_arrow(table)
-    if isinstance(frame, pl.Series):
-        frame = frame.to_frame()
-    try:
-        schema.validate(frame, lazy=True)
-    except pa.errors.SchemaErrors as exc:
-        cases = exc.failure_cases
-        summary = (
-            cases.group_by("check", maintain_order=True)
-            .len()
-            .select(pl.format("{} ({} case(s))", "check", "len"))
-            .to_series()
-            .to_list()
-        )
-        where = f"partition {instant.isoformat()}" if instant else "table"
-        message = (
-            f"{asset} {where} failed validation ({cases.height} failure case(s)): "
-            + "; ".join(summary)
-        )
-        shown = cases.head(MAX_FAILURE_CASES).with_columns(
-            pl.col("failure_case").cast(pl.Utf8, strict=False)
-        )
-        raise OutputValidationError(message, shown.to_arrow()) from None
+    validate_frame(asset, partition_schema(asset, instant), table, instant)

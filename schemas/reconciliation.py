@@ -34,7 +34,7 @@ from compass_pipeline.reconcile import (
     LIVE_ASSET,
     checks_of,
 )
-from schemas.daily import OutputValidationError
+from schemas.daily import OutputValidationError, validate_frame
 
 MONEY = pl.Decimal(18, 2)
 INSTANT = pl.Datetime("us", "UTC")
@@ -247,27 +247,13 @@ def validate_reconciliation(
     ``failure_cases`` (the first ``MAX_FAILURE_CASES``) give, per case, the check, the row
     index and the row's check_id, shop, date or LIVE (and bucket) and residual.
     """
-    schema = partition_schema(asset, partition_value)
-    frame = pl.from_arrow(table)
-    if isinstance(frame, pl.Series):
-        frame = frame.to_frame()
-    try:
-        schema.validate(frame, lazy=True)
-    except pa.errors.SchemaErrors as exc:
-        cases = exc.failure_cases
-        summary = (
-            cases.group_by("check", maintain_order=True)
-            .len()
-            .select(pl.format("{} ({} case(s))", "check", "len"))
-            .to_series()
-            .to_list()
-        )
-        where = f"partition {partition_value}" if partition_value is not None else "table"
-        message = (
-            f"{asset} {where} failed validation ({cases.height} failure case(s)): "
-            + "; ".join(summary)
-        )
-        raise OutputValidationError(message, _named_cases(asset, frame, cases)) from None
+    validate_frame(
+        asset,
+        partition_schema(asset, partition_value),
+        table,
+        partition_value,
+        lambda frame, cases: _named_cases(asset, frame, cases),
+    )
 
 
 def _named_cases(asset: str, frame: pl.DataFrame, cases: pl.DataFrame) -> pa_arrow.Table:
