@@ -216,11 +216,19 @@ class DataDir:
             raise
         link_tmp = self.root / f".{RAW_LINK}.{uuid.uuid4().hex}.lnk"
         os.symlink(folder.name, link_tmp)
-        previous = self.raw_dir.resolve() if self.raw_dir.is_symlink() else None
         os.replace(link_tmp, self.raw_dir)
-        if previous is not None and previous != folder and previous.parent == self.root:
-            shutil.rmtree(previous, ignore_errors=True)
+        self._prune_raw_snapshots(keep=folder)
         return folder
+
+    def _prune_raw_snapshots(self, keep: Path) -> None:
+        """Delete old snapshot folders, keeping the new one and the one before it: a step
+        that started on the previous snapshot reads its own folder to the end."""
+        folders = sorted(
+            (p for p in self.root.glob(f"{RAW_LINK}.*") if p.is_dir() and p.suffix != ".tmp"),
+            key=lambda p: p.stat().st_mtime,
+        )
+        for old in [p for p in folders if p != keep][:-1]:
+            shutil.rmtree(old, ignore_errors=True)
 
     # catalog -------------------------------------------------------------------------
     @contextmanager
@@ -237,10 +245,11 @@ class DataDir:
     def asset_glob(self, entry: CatalogEntry) -> str | None:
         """The Parquet glob of an asset, or None while it has no file yet."""
         if entry.raw:
-            path = self.raw_table_path(entry.name.removeprefix("raw_"))
-            if entry.name == "raw_quarantine":
-                path = self.raw_table_path("raw_quarantine")
-            return str(path) if path.exists() else None
+            # The snapshot folder the link points at now, resolved once: a step keeps reading
+            # one snapshot even if an ingestion swaps the link meanwhile.
+            table = entry.name if entry.name == "raw_quarantine" else entry.name[len("raw_") :]
+            path = self.raw_table_path(table)
+            return str(path.resolve()) if path.exists() else None
         folder = self.asset_dir(entry.name)
         if folder.is_dir() and any(folder.glob("*.parquet")):
             return str(folder / "*.parquet")

@@ -119,7 +119,13 @@ def test_raw_snapshot_is_replaced_as_one_set(tmp_path):
         data_watermark=t,
     )
     assert store.raw_dir.resolve() == second
-    assert not first.exists()
+    assert first.exists(), "the previous snapshot stays for steps still reading it"
+    third = store.replace_raw_snapshot(
+        {"orders": _table(t, [("s2", "3.00")]), "refunds": _table(t, [("s2", "4.00")])},
+        data_watermark=t,
+    )
+    assert store.raw_dir.resolve() == third
+    assert second.exists() and not first.exists()
     assert pq.read_table(store.raw_table_path("orders"))["shop_id"].to_pylist() == ["s2"]
     assert store.raw_watermark() == t
 
