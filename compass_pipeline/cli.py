@@ -311,7 +311,9 @@ def print_summary(data_dir: Path, raw_dir: Path) -> None:
         _print_core_data(con)
     finally:
         con.close()
-    print(f"\nCatalog: {store.catalog_path}  (duckdb -readonly {store.catalog_path})")
+    print(
+        f"\nCatalog: {store.catalog_path}  (open read-only: duckdb.connect(path, read_only=True))"
+    )
     print(f"Open the Dagster UI: compass ui --data {data_dir} --raw {raw_dir}")
 
 
@@ -329,9 +331,10 @@ def _print_core_data(con) -> None:
         return
     print("\nCore data, last 3 stat dates:")
     header = ("shop", "stat_date", "gmv", "live", "video", "product_card", "sku_orders", "refunds")
-    print("  " + "  ".join(f"{h:>12}" for h in header))
-    for row in rows:
-        print("  " + "  ".join(f"{str(v):>12}" for v in row))
+    width = max(len(header[0]), *(len(str(row[0])) for row in rows))
+    for row in (header, *rows):
+        shop, *values = (str(v) for v in row)
+        print(f"  {shop:<{width}}  " + "  ".join(f"{v:>12}" for v in values))
 
 
 # parsing -------------------------------------------------------------------------------
