@@ -73,46 +73,53 @@ def validation_check_spec(
 
 
 def report_partitions(
-    context: dg.AssetExecutionContext, asset_name: str, results: Iterable[PartitionResult]
+    context: dg.AssetExecutionContext, results: Iterable[PartitionResult]
 ) -> Iterator[dg.AssetMaterialization | dg.AssetCheckEvaluation]:
-    """Yield one materialization and one check evaluation per partition; fail on any bad one.
+    """Yield one materialization and one check evaluation per asset partition; then fail if
+    any partition failed validation.
 
-    Materializations come first, so one query finds them all for the check evaluations'
-    targets (the UI ties a partition's check status to its latest materialization).
+    Materializations come first, so one query per asset finds them all for the check
+    evaluations' targets (the UI ties a partition's check status to its latest
+    materialization).
     """
-    key = dg.AssetKey(asset_name)
     results = list(results)
-    stored = [result for result in results if result.passed]
-    for result in stored:
+    by_asset: dict[str, list[PartitionResult]] = {}
+    for result in results:
+        by_asset.setdefault(result.asset, []).append(result)
+    for result in results:
+        if not result.passed:
+            continue
         metadata = {"dagster/row_count": result.row_count, "validation": "passed"}
         if result.gmv_total is not None:
             metadata["gmv_total"] = dg.MetadataValue.text(result.gmv_total)
         yield dg.AssetMaterialization(
-            asset_key=key, partition=result.partition_key, metadata=metadata
+            asset_key=result.asset, partition=result.partition_key, metadata=metadata
         )
-    targets = latest_materialization_targets(
-        context.instance, key, [result.partition_key for result in stored]
-    )
-    for result in results:
-        yield dg.AssetCheckEvaluation(
-            asset_key=key,
-            check_name=VALID_CHECK,
-            passed=result.passed,
-            partition=result.partition_key,
-            blocking=True,
-            metadata={
-                "rows": result.row_count,
-                "failure_cases": failure_table_md(result.failure_cases),
-            },
-            description=result.message or "schema passed",
-            target_materialization_data=targets.get(result.partition_key),
+    for asset_name, asset_results in by_asset.items():
+        key = dg.AssetKey(asset_name)
+        targets = latest_materialization_targets(
+            context.instance, key, [r.partition_key for r in asset_results if r.passed]
         )
+        for result in asset_results:
+            yield dg.AssetCheckEvaluation(
+                asset_key=key,
+                check_name=VALID_CHECK,
+                passed=result.passed,
+                partition=result.partition_key,
+                blocking=True,
+                metadata={
+                    "rows": result.row_count,
+                    "failure_cases": failure_table_md(result.failure_cases),
+                },
+                description=result.message or "schema passed",
+                target_materialization_data=targets.get(result.partition_key),
+            )
     failed = [result for result in results if not result.passed]
     if failed:
-        keys = ", ".join(result.partition_key for result in failed)
+        keys = ", ".join(f"{result.asset} {result.partition_key}" for result in failed)
         raise dg.Failure(
             description=(
-                f"{asset_name}: partitions {keys} failed validation and were not stored.\n"
+                f"partitions {keys} failed validation and were not stored.\n"
                 + failed[0].message[:4000]
             ),
         )

@@ -9,10 +9,12 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -107,11 +109,17 @@ def _batches(path: Path, rows: int = 2_000_000):
 
 @dataclass(frozen=True)
 class PartitionKind:
-    """How one asset maps partition keys to the values its compute function and schema take."""
+    """How assets of one partition set map keys to the values their compute and schema take.
 
+    Assets of one kind are computed together: `compute` takes several of them and returns
+    each one's rows, so the LIVE assets of a refresh set share one pass over the facts.
+    """
+
+    name: str  # assets of one kind can be computed in one call
     column: str  # the partition column every row carries
     parse: Callable[[str], object]  # partition key -> stat date or refresh instant
-    compute: Callable[..., pa.Table]  # (con, asset, values, settings, as_of) -> rows of all
+    # (con, assets, values, settings, as_of) -> {asset: rows of every value}
+    compute: Callable[..., dict[str, pa.Table]]
     validate: Callable[[str, pa.Table, object], None]  # raises OutputValidationError
 
 
@@ -131,55 +139,90 @@ def partition_kind(spec: OutputSpec) -> PartitionKind:
         column = "stat_date" if spec.partitions == STAT_DATE else "snapshot_at"
         parse = date.fromisoformat if spec.partitions == STAT_DATE else _parse_instant
         return PartitionKind(
+            f"reconciliation_{spec.partitions}",
             column,
             parse,
-            lambda con, asset, values, settings, as_of: reconcile.compute_reconciliation(
-                con, asset, values, settings, as_of=as_of
-            ),
+            lambda con, assets, values, settings, as_of: {
+                asset: reconcile.compute_reconciliation(con, asset, values, settings, as_of=as_of)
+                for asset in assets
+            },
             validate_reconciliation,
         )
     if spec.partitions == STAT_DATE:
         return PartitionKind(
+            STAT_DATE,
             "stat_date",
             date.fromisoformat,
-            lambda con, asset, values, settings, as_of: daily.compute_daily_range(
-                con, asset, values
-            ),
+            lambda con, assets, values, settings, as_of: {
+                asset: daily.compute_daily_range(con, asset, values) for asset in assets
+            },
             validate_output,
         )
-    compute = live.compute_live_list if spec.partitions == LIVE_LIST else live.compute_dashboard
+    compute = (
+        live.compute_live_list_assets
+        if spec.partitions == LIVE_LIST
+        else live.compute_dashboard_assets
+    )
     return PartitionKind(
+        spec.partitions,
         "snapshot_at",
         _parse_instant,
-        lambda con, asset, values, settings, as_of: compute(con, asset, values, settings),
+        lambda con, assets, values, settings, as_of: compute(con, values, settings, assets),
         validate_live_output,
     )
 
 
 def materialize_partitions(
-    data_dir: Path, asset: str, partition_keys: Sequence[str], settings: Settings
+    data_dir: Path,
+    assets: str | Sequence[str],
+    partition_keys: Sequence[str],
+    settings: Settings,
 ) -> list[PartitionResult]:
-    """Compute a range of partitions of one asset in one query, then store each partition.
+    """Compute a range of partitions of one or more assets of one kind in one call, then
+    store each partition of each asset.
 
     Each partition is validated before it is written; a failing partition is not stored,
     the others are, and the caller fails the run naming the failing ones.
     """
-    from schemas.daily import OutputValidationError
-
+    names = [assets] if isinstance(assets, str) else list(assets)
     store = DataDir(data_dir)
     _require_raw(store)
-    spec = catalog.spec_by_name(asset)
-    kind = partition_kind(spec)
+    specs = [catalog.spec_by_name(name) for name in names]
+    kinds = {spec.name: partition_kind(spec) for spec in specs}
+    kind = kinds[names[0]]
+    mixed = [name for name in names if kinds[name].name != kind.name]
+    if mixed:
+        raise ValueError(f"{mixed} cannot be computed in one call with {names[0]!r}")
     values = [kind.parse(key) for key in partition_keys]
     watermark = store.raw_watermark()
     con = catalog.attach(store, connect())
     started = time.perf_counter()
-    table = kind.compute(con, asset, values, settings, watermark)
+    tables = kind.compute(con, names, values, settings, watermark)
     log.info(
-        "%s: %d partitions computed in %.1fs", asset, len(values), time.perf_counter() - started
+        "%s: %d partitions computed in %.1fs",
+        ", ".join(names),
+        len(values),
+        time.perf_counter() - started,
     )
+    results = []
+    for spec in specs:
+        results += _store_partitions(
+            store, spec, kind, tables.pop(spec.name), partition_keys, values, watermark
+        )
+    catalog.refresh_catalog(store)
+    return results
+
+
+def _store_partitions(store, spec, kind, table, partition_keys, values, watermark):
+    """Validate and write each partition of one asset's computed range."""
+    from schemas.daily import OutputValidationError
+
+    asset = spec.name
     partition_type = table.schema.field(kind.column).type
-    stray = pc.invert(pc.is_in(table[kind.column], pa.array(values, partition_type)))
+    # a row outside every requested partition (or without one) fails the call: never dropped
+    stray = pc.fill_null(
+        pc.invert(pc.is_in(table[kind.column], pa.array(values, partition_type))), True
+    )
     if table.num_rows and pc.any(stray).as_py():
         raise ValueError(
             f"{asset}: rows outside the requested partitions, e.g. "
@@ -194,8 +237,9 @@ def materialize_partitions(
     except OutputValidationError:
         range_valid = False
     results = []
-    for key, value in zip(partition_keys, values, strict=True):
-        part = table.filter(pc.equal(table[kind.column], pa.scalar(value, partition_type)))
+    passing = []
+    parts = _split(table, kind.column, pa.array(values, partition_type))
+    for key, value, part in zip(partition_keys, values, parts, strict=True):
         if not range_valid:
             try:
                 kind.validate(asset, part, value)
@@ -212,10 +256,29 @@ def materialize_partitions(
                     )
                 )
                 continue
-        store.write_partition(asset, key, part, data_watermark=watermark, sort_by=spec.sort_by)
+        passing.append((key, part))
         results.append(PartitionResult(asset, key, part.num_rows, _gmv_total(part), True))
-    catalog.refresh_catalog(store)
+
+    def write(item: tuple[str, pa.Table]) -> None:
+        store.write_partition(
+            asset, item[0], item[1], data_watermark=watermark, sort_by=spec.sort_by
+        )
+
+    # pyarrow releases the GIL while encoding: two writers keep both cores busy
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        list(pool.map(write, passing))
     return results
+
+
+def _split(table: pa.Table, column: str, values: pa.Array) -> list[pa.Table]:
+    """Each value's rows: one sort by the partition column, then one slice per value (not
+    one scan of the whole range per partition)."""
+    table = table.take(pc.sort_indices(table[column]))
+    sorted_keys = table[column].to_numpy()
+    wanted = values.to_numpy(zero_copy_only=False)
+    starts = np.searchsorted(sorted_keys, wanted, side="left")
+    ends = np.searchsorted(sorted_keys, wanted, side="right")
+    return [table.slice(start, end - start) for start, end in zip(starts, ends, strict=True)]
 
 
 def _gmv_total(table: pa.Table) -> str | None:

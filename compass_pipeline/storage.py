@@ -154,27 +154,8 @@ class DataDir:
         """
         path = self.partition_path(asset, partition_key)
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-        columns = ", ".join(
-            f"cast({_ident(f.name)} as {_duckdb_type(f.type)}) as {_ident(f.name)}" for f in schema
-        )
-        metadata = ", ".join(
-            f"{sql_literal(k)}: {sql_literal(v)}"
-            for k, v in _file_metadata(asset, partition_key, data_watermark).items()
-        )
-        try:
-            con.execute(
-                f"copy (select {columns} from ({query})) to {sql_literal(str(tmp))} "
-                f"(format parquet, compression zstd, row_group_size 262144, "
-                f"kv_metadata {{{metadata}}})",
-                dict(params) if params else None,
-            )
-            if validate is not None:
-                validate(tmp)
-            os.replace(tmp, path)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
+        metadata = _file_metadata(asset, partition_key, data_watermark)
+        copy_query_to_parquet(con, query, params, path, schema, metadata, validate=validate)
         return path
 
     def replace_raw_snapshot(
@@ -189,27 +170,34 @@ class DataDir:
         The new set is written into a fresh folder, then the `raw` symlink is swapped in
         one `os.replace`; a reader sees either the old set or the new one, never a mix.
         """
+        sort_by = sort_by or {}
+
+        def write(staging: Path, name: str) -> None:
+            write_parquet_atomic(
+                staging / f"{name}.parquet",
+                tables[name],
+                raw_file_metadata(name, data_watermark),
+                sort_by=sort_by.get(name, ()),
+            )
+
+        def write_all(staging: Path) -> None:
+            # pyarrow releases the GIL while encoding: two writers keep both cores busy.
+            biggest_first = sorted(tables, key=lambda name: -tables[name].num_rows)
+            with ThreadPoolExecutor(max_workers=2) as pool:
+                list(pool.map(lambda name: write(staging, name), biggest_first))
+
+        return self.swap_raw_snapshot(write_all)
+
+    def swap_raw_snapshot(self, write_all: Callable[[Path], None]) -> Path:
+        """Let `write_all(folder)` write a new set of raw tables into a fresh folder, then
+        swap the `raw` symlink to it in one `os.replace`."""
         self.root.mkdir(parents=True, exist_ok=True)
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
         folder = self.root / f"{RAW_LINK}.{stamp}.{uuid.uuid4().hex[:8]}"
         staging = folder.with_name(folder.name + ".tmp")
         staging.mkdir()
-        sort_by = sort_by or {}
-
-        def write(name: str) -> None:
-            asset = name if name == "raw_quarantine" else f"raw_{name}"
-            write_parquet_atomic(
-                staging / f"{name}.parquet",
-                tables[name],
-                _file_metadata(asset, None, data_watermark),
-                sort_by=sort_by.get(name, ()),
-            )
-
         try:
-            # pyarrow releases the GIL while encoding: two writers keep both cores busy.
-            biggest_first = sorted(tables, key=lambda name: -tables[name].num_rows)
-            with ThreadPoolExecutor(max_workers=2) as pool:
-                list(pool.map(write, biggest_first))
+            write_all(staging)
             os.replace(staging, folder)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
@@ -287,6 +275,38 @@ class DataDir:
 
 
 # helpers ---------------------------------------------------------------------------
+def copy_query_to_parquet(
+    con: duckdb.DuckDBPyConnection,
+    query: str,
+    params: Mapping[str, object] | None,
+    path: Path,
+    schema: pa.Schema,
+    metadata: Mapping[str, str],
+    *,
+    validate: Callable[[Path], None] | None = None,
+) -> None:
+    """Stream a query's result, cast to `schema`, into `path` via a temporary file in the same
+    folder: DuckDB writes it without holding the result in memory; `validate(tmp)` raises to
+    reject it before it is moved into place."""
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    columns = ", ".join(
+        f"cast({_ident(f.name)} as {_duckdb_type(f.type)}) as {_ident(f.name)}" for f in schema
+    )
+    kv = ", ".join(f"{sql_literal(k)}: {sql_literal(v)}" for k, v in metadata.items())
+    try:
+        con.execute(
+            f"copy (select {columns} from ({query})) to {sql_literal(str(tmp))} "
+            f"(format parquet, compression zstd, row_group_size 262144, kv_metadata {{{kv}}})",
+            dict(params) if params else None,
+        )
+        if validate is not None:
+            validate(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
 def write_parquet_atomic(
     path: Path,
     table: pa.Table,
@@ -309,6 +329,12 @@ def write_parquet_atomic(
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def raw_file_metadata(name: str, data_watermark: datetime | None) -> dict[str, str]:
+    """The key/value metadata of a stored raw table (`raw_<table>`, or `raw_quarantine`)."""
+    asset = name if name == "raw_quarantine" else f"raw_{name}"
+    return _file_metadata(asset, None, data_watermark)
 
 
 def _file_metadata(

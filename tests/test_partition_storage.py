@@ -45,16 +45,17 @@ def _corrupt_second_partition(monkeypatch, spec):
     kind = original(spec)
     second = kind.parse(KEYS[spec.partitions][1])
 
-    def compute(con, asset, values, settings, as_of):
-        table = kind.compute(con, asset, values, settings, as_of)
+    def compute(con, assets, values, settings, as_of):
+        tables = kind.compute(con, assets, values, settings, as_of)
+        table = tables[spec.name]
         column = table[kind.column]
         mask = pa.compute.equal(column, pa.scalar(second, column.type))
-        return pa.concat_tables([table, table.filter(mask)])
+        return {**tables, spec.name: pa.concat_tables([table, table.filter(mask)])}
 
     def corrupted(other):
         if other.name != spec.name:
             return original(other)
-        return pipeline.PartitionKind(kind.column, kind.parse, compute, kind.validate)
+        return pipeline.PartitionKind(kind.name, kind.column, kind.parse, compute, kind.validate)
 
     monkeypatch.setattr(pipeline, "partition_kind", corrupted)
 
@@ -106,3 +107,33 @@ def test_failed_partition_fails_the_run_and_its_check_in_dagster(
         assert not evaluations[second].passed
         assert "failure_cases" in evaluations[second].metadata
         assert instance.get_materialized_partitions(dg.AssetKey("core_data_daily")) == {first}
+
+
+def test_row_without_a_partition_fails_the_call_and_is_not_dropped(data_dir, monkeypatch):
+    """A computed row whose partition column is null belongs to no partition: the call fails
+    naming it, instead of storing the partitions without it."""
+    spec = catalog.spec_by_name("core_data_daily")
+    original = pipeline.partition_kind
+    kind = original(spec)
+
+    def compute(con, assets, values, settings, as_of):
+        tables = kind.compute(con, assets, values, settings, as_of)
+        table = tables[spec.name]
+        index = table.schema.get_field_index(kind.column)
+        column = pa.concat_arrays(
+            [pa.nulls(1, table.schema.field(index).type), table[kind.column].combine_chunks()[1:]]
+        )
+        return {**tables, spec.name: table.set_column(index, kind.column, column)}
+
+    monkeypatch.setattr(
+        pipeline,
+        "partition_kind",
+        lambda other: pipeline.PartitionKind(
+            kind.name, kind.column, kind.parse, compute, kind.validate
+        )
+        if other.name == spec.name
+        else original(other),
+    )
+    with pytest.raises(ValueError, match="rows outside the requested partitions"):
+        pipeline.materialize_partitions(data_dir, spec.name, KEYS[STAT_DATE], Settings())
+    assert not DataDir(data_dir).asset_dir(spec.name).exists()
