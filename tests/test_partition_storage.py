@@ -128,11 +128,11 @@ def test_row_without_a_partition_fails_the_call_and_is_not_dropped(data_dir, mon
     monkeypatch.setattr(
         pipeline,
         "partition_kind",
-        lambda other: pipeline.PartitionKind(
-            kind.name, kind.column, kind.parse, compute, kind.validate
-        )
-        if other.name == spec.name
-        else original(other),
+        lambda other: (
+            pipeline.PartitionKind(kind.name, kind.column, kind.parse, compute, kind.validate)
+            if other.name == spec.name
+            else original(other)
+        ),
     )
     with pytest.raises(ValueError, match="rows outside the requested partitions"):
         pipeline.materialize_partitions(data_dir, spec.name, KEYS[STAT_DATE], Settings())
