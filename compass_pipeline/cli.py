@@ -30,8 +30,10 @@ INSTANCE_YAML = """\
 # Dagster instance of compass-pipeline, written by `compass run` / `compass ui` when missing.
 # Sized for one 2-core machine: two runs at a time (e.g. a daily backfill beside a refresh
 # backfill); the ingestion and facts steps share the pool `compass_snapshot`, limited to one
-# at a time, because they replace the one stored raw snapshot. For production, point
-# `storage` at PostgreSQL (see the README).
+# at a time, because they replace the one stored raw snapshot. A second run starts at once
+# and its ingestion waits for the pool inside the run (op_granularity_run_buffer), instead
+# of the whole run waiting in the queue. For production, point `storage` at PostgreSQL (see
+# the README).
 telemetry:
   enabled: false
 concurrency:
@@ -39,6 +41,7 @@ concurrency:
     max_concurrent_runs: 2
   pools:
     default_limit: 1
+    op_granularity_run_buffer: 1
 """
 
 
