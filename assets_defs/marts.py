@@ -11,7 +11,12 @@ from collections.abc import Sequence
 
 import dagster as dg
 
-from assets_defs.partitioned import partitioned_spec, report_partitions, validation_check_spec
+from assets_defs.partitioned import (
+    VALID_CHECK,
+    partitioned_spec,
+    report_partitions,
+    validation_check_spec,
+)
 from assets_defs.resources import CompassResource
 from compass_pipeline import pipeline
 from compass_pipeline.config import Settings
@@ -43,6 +48,13 @@ def build_partitioned_step(
         selected = [
             spec.name for spec in specs if dg.AssetKey(spec.name) in context.selected_asset_keys
         ]
+        if not selected:
+            raise dg.Failure(
+                description=(
+                    f"{VALID_CHECK} is evaluated while its asset is materialized: select the "
+                    "asset itself to validate its partitions."
+                )
+            )
         results = pipeline.materialize_partitions(
             compass.data_path, selected, list(context.partition_keys), settings
         )

@@ -137,3 +137,62 @@ def test_row_without_a_partition_fails_the_call_and_is_not_dropped(data_dir, mon
     with pytest.raises(ValueError, match="rows outside the requested partitions"):
         pipeline.materialize_partitions(data_dir, spec.name, KEYS[STAT_DATE], Settings())
     assert not DataDir(data_dir).asset_dir(spec.name).exists()
+
+
+def _live_list_defs(small_raw_dir, data_dir, monkeypatch):
+    from assets_defs.definitions import build_definitions
+
+    monkeypatch.setenv("COMPASS_RAW_DIR", str(small_raw_dir))
+    monkeypatch.setenv("COMPASS_DATA_DIR", str(data_dir))
+    return build_definitions(Settings())
+
+
+def _range_tags(keys):
+    return {
+        "dagster/asset_partition_range_start": keys[0],
+        "dagster/asset_partition_range_end": keys[-1],
+    }
+
+
+def test_selecting_one_asset_of_a_shared_step_computes_only_that_asset(
+    small_raw_dir, data_dir, compass_env, monkeypatch
+):
+    """The two LIVE-list snapshots share one step; materializing one of them (a UI selection)
+    stores and checks that one only."""
+    from assets_defs.definitions import LIVE_LIST_JOB
+
+    defs = _live_list_defs(small_raw_dir, data_dir, monkeypatch)
+    keys = KEYS[LIVE_LIST]
+    creator, seller = dg.AssetKey("creator_live_snapshot"), dg.AssetKey("live_list_snapshot")
+    with dg.instance_for_test() as instance:
+        result = defs.resolve_job_def(LIVE_LIST_JOB).execute_in_process(
+            instance=instance, asset_selection=[creator], tags=_range_tags(keys)
+        )
+        assert result.success
+        assert instance.get_materialized_partitions(creator) == set(keys)
+        assert not instance.get_materialized_partitions(seller)
+        evaluations = {(e.asset_key, e.partition) for e in result.get_asset_check_evaluations()}
+        assert evaluations == {(creator, key) for key in keys}
+    assert not DataDir(data_dir).asset_dir("live_list_snapshot").exists()
+    assert sorted(p.name for p in DataDir(data_dir).asset_dir("creator_live_snapshot").iterdir())
+
+
+def test_selecting_only_the_validation_check_fails_with_a_clear_message(
+    small_raw_dir, data_dir, compass_env, monkeypatch
+):
+    """`schema_valid` is evaluated while its partition is materialized, never alone."""
+    defs = _live_list_defs(small_raw_dir, data_dir, monkeypatch)
+    step = defs.resolve_assets_def(dg.AssetKey("creator_live_snapshot"))
+    check = dg.AssetCheckKey(dg.AssetKey("creator_live_snapshot"), "schema_valid")
+    with dg.instance_for_test() as instance:
+        result = dg.materialize(
+            [step],
+            selection=dg.AssetSelection.checks(check),
+            instance=instance,
+            tags=_range_tags(KEYS[LIVE_LIST]),
+            raise_on_error=False,
+        )
+        assert not result.success
+        failure = result.get_step_failure_events()[0]
+        assert "select the asset itself" in failure.step_failure_data.error.message
+    assert not DataDir(data_dir).asset_dir("creator_live_snapshot").exists()
