@@ -185,6 +185,8 @@ def materialize_partitions(
     the others are, and the caller fails the run naming the failing ones.
     """
     names = [assets] if isinstance(assets, str) else list(assets)
+    if not names:
+        raise ValueError("materialize_partitions: no asset given")
     store = DataDir(data_dir)
     _require_raw(store)
     specs = [catalog.spec_by_name(name) for name in names]

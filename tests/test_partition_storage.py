@@ -196,3 +196,8 @@ def test_selecting_only_the_validation_check_fails_with_a_clear_message(
         failure = result.get_step_failure_events()[0]
         assert "select the asset itself" in failure.step_failure_data.error.message
     assert not DataDir(data_dir).asset_dir("creator_live_snapshot").exists()
+
+
+def test_materializing_no_asset_is_an_error(data_dir):
+    with pytest.raises(ValueError, match="no asset given"):
+        pipeline.materialize_partitions(data_dir, [], KEYS[STAT_DATE], Settings())
