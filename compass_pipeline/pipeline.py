@@ -221,10 +221,8 @@ def _store_partitions(store, spec, kind, table, partition_keys, values, watermar
 
     asset = spec.name
     partition_type = table.schema.field(kind.column).type
-    # a row outside every requested partition (or without one) fails the call: never dropped
-    stray = pc.fill_null(
-        pc.invert(pc.is_in(table[kind.column], pa.array(values, partition_type))), True
-    )
+    # a row outside every requested partition (a null one included) fails the call
+    stray = pc.invert(pc.is_in(table[kind.column], pa.array(values, partition_type)))
     if table.num_rows and pc.any(stray).as_py():
         raise ValueError(
             f"{asset}: rows outside the requested partitions, e.g. "
