@@ -11,7 +11,8 @@ and the facts listed before it in ``FACT_SPECS``, by name.
 Readings: ``estimated_commission`` is 0.00 (never null) on a line without a rate or an
 attributed creator; ``window_close`` is kept on a line whose origin LIVE's window has closed
 (``channel_detail = 'live_window_expired'``, no ``live_id``), so the expiry can be audited.
-``line_facts`` rows come back sorted by ``(paid_at, line_id)``.
+``line_facts`` rows come back in no particular order (its SQL says why); the smaller facts
+are sorted by their time column.
 
 ``build_facts`` returns Arrow tables, which suits tests and small data. At tens of millions
 of lines, stream each fact instead: ``fact_relation(con, name, settings)`` is a lazy DuckDB
@@ -199,7 +200,7 @@ FACT_SPECS: tuple[OutputSpec, ...] = (
         "成交金额中包含运费和平台补贴的优惠券嘛?包含退款/取消的订单金额嘛?",
         line_facts_schema,
         ("line_id",),
-        ("paid_at", "line_id"),
+        (),  # stored unsorted: see sql/line_facts.sql
         (
             "raw_shops",
             "raw_orders",
