@@ -1,4 +1,4 @@
-"""`compass simulate | run | demo | ui` (outputs.md, "Command line")."""
+"""`compass simulate | run | backfill | demo | report | ui` (outputs.md, "Command line")."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import os
 import subprocess
 import sys
 import time
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from compass_pipeline.config import (
@@ -18,6 +18,7 @@ from compass_pipeline.config import (
     ConfigError,
     Settings,
 )
+from compass_pipeline.registry import DASHBOARD, LIVE_LIST, STAT_DATE
 
 log = logging.getLogger("compass_pipeline")
 
@@ -97,6 +98,17 @@ def cmd_run(args: argparse.Namespace) -> int:
         start=args.start,
         end=args.end,
         quarantine=args.quarantine,
+    )
+    return 0
+
+
+def cmd_backfill(args: argparse.Namespace) -> int:
+    backfill(
+        data_dir=Path(args.data),
+        raw_dir=Path(args.raw),
+        name=args.set,
+        first=args.first,
+        last=args.last,
     )
     return 0
 
@@ -197,8 +209,6 @@ def run_pipeline(
 
     Runs are recorded in the persistent instance, so `compass ui` shows them.
     """
-    import dagster as dg
-
     if end < start:
         raise CliError(f"--end {end} is before --start {start}")
     if not raw_dir.exists():
@@ -209,51 +219,105 @@ def run_pipeline(
             f"--start {start} is before the first partition {settings.partitions_start}; "
             "set COMPASS_PARTITIONS_START to an earlier date"
         )
-    yesterday = date.today() - timedelta(days=1)
+    yesterday = datetime.now(UTC).date() - timedelta(days=1)
     if end > yesterday:
-        raise CliError(f"--end {end} is in the future: the last complete stat date is {yesterday}")
-    env = _pipeline_env(raw_dir, data_dir)
-    os.environ.update({k: env[k] for k in ("COMPASS_RAW_DIR", "COMPASS_DATA_DIR", "DAGSTER_HOME")})
+        raise CliError(
+            f"--end {end} is not over yet: the last complete UTC date is {yesterday} "
+            "(`compass backfill` takes the refreshes of today that have passed)"
+        )
+    _use_instance(raw_dir, data_dir)
     if quarantine:
         os.environ["COMPASS_QUARANTINE"] = "true"
-    ensure_instance(Path(env["DAGSTER_HOME"]))
 
-    from assets_defs.definitions import (
-        DAILY_JOB,
-        DASHBOARD_JOB,
-        LIVE_LIST_JOB,
-        build_definitions,
-        partitioned_asset_names,
-    )
-    from compass_pipeline.registry import DASHBOARD, LIVE_LIST
+    from assets_defs.definitions import DAILY_JOB, DASHBOARD_JOB, LIVE_LIST_JOB
 
-    defs = build_definitions(settings)
     first_refresh = f"{start.isoformat()}T{min(settings.live_list_hours):02d}:00"
     last_refresh = f"{end.isoformat()}T{max(settings.live_list_hours):02d}:00"
     # (label, job, first key, last key, only the partitioned assets: ingestion runs once)
-    steps = [
-        (
-            f"ingest, facts, daily modules and reconciliation {start}..{end}",
-            DAILY_JOB,
-            str(start),
-            str(end),
-            None,
-        ),
-        (
-            f"LIVE list refreshes and reconciliation {first_refresh}..{last_refresh}",
-            LIVE_LIST_JOB,
-            first_refresh,
-            last_refresh,
-            LIVE_LIST,
-        ),
-        (
-            f"LIVE dashboard refreshes {start}..{end} 00:00 UTC",
-            DASHBOARD_JOB,
-            str(start),
-            str(end),
-            DASHBOARD,
-        ),
-    ]
+    _execute(
+        settings,
+        [
+            (
+                f"ingest, facts, daily modules and reconciliation {start}..{end}",
+                DAILY_JOB,
+                str(start),
+                str(end),
+                None,
+            ),
+            (
+                f"LIVE list refreshes and reconciliation {first_refresh}..{last_refresh}",
+                LIVE_LIST_JOB,
+                first_refresh,
+                last_refresh,
+                LIVE_LIST,
+            ),
+            (
+                f"LIVE dashboard refreshes {start}..{end} 00:00 UTC",
+                DASHBOARD_JOB,
+                str(start),
+                str(end),
+                DASHBOARD,
+            ),
+        ],
+    )
+
+
+# `compass backfill --set NAME`: the partition set, its name in messages, an example key.
+BACKFILL_SETS = {
+    "stat-dates": (STAT_DATE, "stat dates", "2026-03-01"),
+    "live-list": (LIVE_LIST, "LIVE-list refreshes", "2026-03-01T04:00"),
+    "dashboard": (DASHBOARD, "dashboard refreshes", "2026-03-01"),
+}
+
+
+def backfill(*, data_dir: Path, raw_dir: Path, name: str, first: str, last: str) -> None:
+    """Materialize the partitions `first..last` (keys, inclusive) of one partition set as one
+    single-run backfill over the stored facts, e.g. a few LIVE-list refreshes of today.
+
+    The ingestion and facts are not re-run: they come from the data directory's last
+    `compass run` (or the UI's ingest job), as a backfill from the UI on the marts does.
+    """
+    from assets_defs.definitions import PARTITIONED_JOBS, partitions_defs
+    from compass_pipeline.storage import DataDir
+
+    partition_set, label, example = BACKFILL_SETS[name]
+    job_name = next(job for job, jobs_set, _ in PARTITIONED_JOBS if jobs_set == partition_set)
+    store = DataDir(data_dir)
+    if not store.has_raw_snapshot() or not store.asset_dir("line_facts").is_dir():
+        raise CliError(
+            f"{data_dir} has no ingested raw snapshot and facts; run `compass run` first"
+        )
+    settings = Settings.from_env()
+    keys = partitions_defs(settings)[partition_set].get_partition_keys()
+    for flag, key in (("--from", first), ("--to", last)):
+        if key not in keys:
+            span = f"{keys[0]} .. {keys[-1]}" if keys else "none yet"
+            raise CliError(
+                f"{flag} {key} is not a partition of the {label} (keys like {example}; "
+                f"existing: {span})"
+            )
+    if keys.index(last) < keys.index(first):
+        raise CliError(f"--to {last} is before --from {first}")
+    _use_instance(raw_dir, data_dir)
+    count = keys.index(last) - keys.index(first) + 1
+    _execute(settings, [(f"{count} {label} {first}..{last}", job_name, first, last, partition_set)])
+
+
+def _use_instance(raw_dir: Path, data_dir: Path) -> None:
+    """Point this process's runs at the directories and the persistent instance."""
+    env = _pipeline_env(raw_dir, data_dir)
+    os.environ.update({k: env[k] for k in ("COMPASS_RAW_DIR", "COMPASS_DATA_DIR", "DAGSTER_HOME")})
+    ensure_instance(Path(env["DAGSTER_HOME"]))
+
+
+def _execute(settings: Settings, steps) -> None:
+    """Run each (label, job, first key, last key, partition set or None for the whole job)
+    in-process, one single-run backfill each, with progress; the first failure stops."""
+    import dagster as dg
+
+    from assets_defs.definitions import build_definitions, partitioned_asset_names
+
+    defs = build_definitions(settings)
     quiet = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
     with dg.DagsterInstance.get() as instance:
         for number, (label, job_name, first, last, partition_set) in enumerate(steps, start=1):
@@ -391,6 +455,22 @@ def _parser() -> argparse.ArgumentParser:
         help="keep bad rows in raw_quarantine instead of failing",
     )
     run.set_defaults(func=cmd_run)
+
+    fill = sub.add_parser(
+        "backfill",
+        help="materialize a range of one partition set over the stored facts (one run)",
+        description="Materialize partitions FROM..TO (inclusive) of one partition set, e.g. "
+        "--set live-list --from 2026-03-01T12:00 --to 2026-03-02T04:00, as one single-run "
+        "backfill over the facts of the last `compass run` (no re-ingestion).",
+    )
+    fill.add_argument("--data", required=True, help="data directory of a `compass run`")
+    fill.add_argument(
+        "--raw", default=str(DEFAULT_RAW_DIR), help="raw directory the UI's jobs ingest"
+    )
+    fill.add_argument("--set", required=True, choices=sorted(BACKFILL_SETS))
+    fill.add_argument("--from", dest="first", required=True, help="first partition key")
+    fill.add_argument("--to", dest="last", required=True, help="last partition key (inclusive)")
+    fill.set_defaults(func=cmd_backfill)
 
     demo = sub.add_parser("demo", help="simulate a marketplace, run everything, summarize")
     demo.add_argument("--raw", default=str(DEFAULT_RAW_DIR), help="where to simulate")

@@ -111,3 +111,69 @@ def test_report_names_a_missing_catalog(compass_env, capsys):
     code = main(["report", "--data", str(compass_env / "nothing")])
     assert code == 2
     assert "error:" in capsys.readouterr().err
+
+
+def test_backfill_materializes_a_sub_day_range_of_refreshes_over_the_stored_facts(
+    small_raw_dir, compass_env, capsys
+):
+    """outputs.md: a backfill of any range of any partition set, from the command line."""
+    data = compass_env / "data"
+    run = ["run", "--raw", str(small_raw_dir), "--data", str(data)]
+    assert main([*run, "--start", "2026-03-02", "--end", "2026-03-02"]) == 0
+    snapshot = (data / "raw").resolve()
+    capsys.readouterr()
+
+    code = main(
+        [
+            "backfill",
+            "--data",
+            str(data),
+            "--set",
+            "live-list",
+            "--from",
+            "2026-03-03T04:00",
+            "--to",
+            "2026-03-03T12:00",
+        ]
+    )
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "2 LIVE-list refreshes 2026-03-03T04:00..2026-03-03T12:00 done in" in out
+    assert (data / "raw").resolve() == snapshot  # no re-ingestion
+    con = duckdb.connect(str(data / "compass.duckdb"), read_only=True)
+    keys = con.execute(
+        "select distinct partition_key from _partitions "
+        "where asset = 'live_list_snapshot' order by 1"
+    ).fetchall()
+    assert keys == [
+        ("2026-03-02T04:00",),
+        ("2026-03-02T12:00",),
+        ("2026-03-02T20:00",),
+        ("2026-03-03T04:00",),
+        ("2026-03-03T12:00",),
+    ]
+    with dg.DagsterInstance.from_config(str(data / ".dagster")) as instance:
+        latest = instance.get_runs(limit=1)[0]
+        assert latest.is_success
+        assert latest.tags["dagster/asset_partition_range_start"] == "2026-03-03T04:00"
+        assert {key.to_user_string() for key in latest.asset_selection} == {
+            "live_list_snapshot",
+            "creator_live_snapshot",
+            "reconciliation_live",
+        }
+
+
+def test_backfill_rejects_a_key_that_is_not_a_partition(small_raw_dir, compass_env, capsys):
+    data = compass_env / "data"
+    run = ["run", "--raw", str(small_raw_dir), "--data", str(data)]
+    backfill = ["backfill", "--data", str(data), "--set", "live-list"]
+    assert main([*backfill, "--from", "2026-03-02T04:00", "--to", "2026-03-02T04:00"]) == 2
+    assert "run `compass run` first" in capsys.readouterr().err
+
+    assert main([*run, "--start", "2026-03-02", "--end", "2026-03-02"]) == 0
+    capsys.readouterr()
+    assert main([*backfill, "--from", "2026-03-02T05:00", "--to", "2026-03-02T12:00"]) == 2
+    err = capsys.readouterr().err
+    assert "--from 2026-03-02T05:00 is not a partition of the LIVE-list refreshes" in err
+    assert main([*backfill, "--from", "2026-03-02T12:00", "--to", "2026-03-02T04:00"]) == 2
+    assert "--to 2026-03-02T04:00 is before --from 2026-03-02T12:00" in capsys.readouterr().err
