@@ -82,6 +82,7 @@ def build_facts(data_dir: Path, settings: Settings) -> dict[str, int]:
             spec.arrow_schema(),
             data_watermark=watermark,
             validate=validate,
+            ordered=bool(spec.sort_by),
         )
         con.execute(
             f"create or replace temporary view {spec.name} as "

@@ -133,3 +133,26 @@ def test_raw_snapshot_is_replaced_as_one_set(tmp_path):
 def test_compute_connection_runs_in_utc(tmp_path):
     con = storage.connect()
     assert con.execute("select current_setting('TimeZone')").fetchone() == ("UTC",)
+
+
+def test_compute_connection_memory_cap_defaults_to_a_share_of_the_machine(monkeypatch):
+    monkeypatch.delenv("COMPASS_DUCKDB_MEMORY_LIMIT", raising=False)
+    assert storage.default_memory_limit().endswith("MB")
+    assert int(storage.default_memory_limit()[:-2]) >= 1024
+    monkeypatch.setenv("COMPASS_DUCKDB_MEMORY_LIMIT", "1GB")
+    limit = storage.connect().execute("select current_setting('memory_limit')").fetchone()[0]
+    assert limit in {"953.6 MiB", "1.0 GiB", "1.0 GB"}
+
+
+@pytest.mark.parametrize("ordered", [True, False])
+def test_copied_query_keeps_every_row_and_restores_the_order_setting(tmp_path, ordered):
+    con = storage.connect()
+    path = tmp_path / "out.parquet"
+    schema = pa.schema([("n", pa.int64())])
+    query = "select range as n from range(300000) order by n desc"
+    storage.copy_query_to_parquet(con, query, None, path, schema, {}, ordered=ordered)
+    values = pq.read_table(path)["n"].to_pylist()
+    assert sorted(values) == list(range(300000))
+    if ordered:
+        assert values == sorted(values, reverse=True)
+    assert con.execute("select current_setting('preserve_insertion_order')").fetchone() == (True,)
