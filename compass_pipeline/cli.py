@@ -296,10 +296,10 @@ def backfill(*, data_dir: Path, raw_dir: Path, name: str, first: str, last: str)
                 f"{flag} {key} is not a partition of the {label} (keys like {example}; "
                 f"existing: {span})"
             )
-    if keys.index(last) < keys.index(first):
+    count = keys.index(last) - keys.index(first) + 1
+    if count < 1:
         raise CliError(f"--to {last} is before --from {first}")
     _use_instance(raw_dir, data_dir)
-    count = keys.index(last) - keys.index(first) + 1
     _execute(settings, [(f"{count} {label} {first}..{last}", job_name, first, last, partition_set)])
 
 
