@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import argparse
 import logging
+import multiprocessing
 import os
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import ExitStack
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -229,35 +233,41 @@ def run_pipeline(
     if quarantine:
         os.environ["COMPASS_QUARANTINE"] = "true"
 
-    from assets_defs.definitions import DAILY_JOB, DASHBOARD_JOB, LIVE_LIST_JOB
+    from assets_defs.definitions import DAILY_JOB, DASHBOARD_JOB, INGEST_JOB, LIVE_LIST_JOB
 
     first_refresh = f"{start.isoformat()}T{min(settings.live_list_hours):02d}:00"
     last_refresh = f"{end.isoformat()}T{max(settings.live_list_hours):02d}:00"
-    # (label, job, first key, last key, only the partitioned assets: ingestion runs once)
+    # The ingestion and facts run once; then the marts of each partition set, the daily
+    # ones beside the two LIVE sets (which read only the facts, never each other).
     _execute(
         settings,
-        [
-            (
-                f"ingest, facts, daily modules and reconciliation {start}..{end}",
-                DAILY_JOB,
-                str(start),
-                str(end),
-                None,
-            ),
-            (
-                f"LIVE list refreshes and reconciliation {first_refresh}..{last_refresh}",
-                LIVE_LIST_JOB,
-                first_refresh,
-                last_refresh,
-                LIVE_LIST,
-            ),
-            (
-                f"LIVE dashboard refreshes {start}..{end} 00:00 UTC",
-                DASHBOARD_JOB,
-                str(start),
-                str(end),
-                DASHBOARD,
-            ),
+        [("ingest the raw directory and build the facts", INGEST_JOB, None, None, None)],
+        lanes=[
+            [
+                (
+                    f"daily modules and reconciliation {start}..{end}",
+                    DAILY_JOB,
+                    str(start),
+                    str(end),
+                    STAT_DATE,
+                )
+            ],
+            [
+                (
+                    f"LIVE list refreshes and reconciliation {first_refresh}..{last_refresh}",
+                    LIVE_LIST_JOB,
+                    first_refresh,
+                    last_refresh,
+                    LIVE_LIST,
+                ),
+                (
+                    f"LIVE dashboard refreshes {start}..{end} 00:00 UTC",
+                    DASHBOARD_JOB,
+                    str(start),
+                    str(end),
+                    DASHBOARD,
+                ),
+            ],
         ],
     )
 
@@ -310,29 +320,98 @@ def _use_instance(raw_dir: Path, data_dir: Path) -> None:
     ensure_instance(Path(env["DAGSTER_HOME"]))
 
 
-def _execute(settings: Settings, steps) -> None:
-    """Run each (label, job, first key, last key, partition set or None for the whole job)
-    in-process, one single-run backfill each, with progress; the first failure stops."""
-    import dagster as dg
+# (label, job, first key, last key, partition set or None for every asset of the job);
+# no keys for a job without partitions
+Step = tuple[str, str, str | None, str | None, str | None]
 
-    from assets_defs.definitions import build_definitions, partitioned_asset_names
 
-    defs = build_definitions(settings)
-    quiet = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
-    with dg.DagsterInstance.get() as instance:
-        for number, (label, job_name, first, last, partition_set) in enumerate(steps, start=1):
-            print(f"[{number}/{len(steps)}] {label} ...", flush=True)
+def _execute(
+    settings: Settings, steps: Sequence[Step], lanes: Sequence[Sequence[Step]] = ()
+) -> None:
+    """Run `steps` one after the other, then the `lanes` side by side, each lane's steps in
+    order; every step is one in-process single-run backfill, printed as it starts and ends.
+
+    The first lane runs in this process, each other one in a worker process, started (and
+    its imports done) while the first steps run. Workers are spawned, not forked: a fork
+    inherits Polars' and DuckDB's thread pools without their threads and can hang. A failed
+    step stops its lane; the other lanes finish, then the first lane's error is raised.
+    """
+    numbered = list(enumerate([*steps, *(step for lane in lanes for step in lane)], start=1))
+    total = len(numbered)
+    first, rest = numbered[: len(steps)], numbered[len(steps) :]
+    lane_steps = []
+    for lane in lanes:
+        lane_steps.append(rest[: len(lane)])
+        rest = rest[len(lane) :]
+    with ExitStack() as stack:
+        pool = None
+        if len(lane_steps) > 1:
+            pool = stack.enter_context(
+                ProcessPoolExecutor(
+                    max_workers=len(lane_steps) - 1,
+                    mp_context=multiprocessing.get_context("spawn"),
+                    initializer=_start_worker,
+                    initargs=(settings, log.level),
+                )
+            )
+            pool.submit(int)  # start the workers now; their imports overlap the first steps
+        runs = stack.enter_context(_Runs(settings))
+        runs.run(first, total)
+        if pool is None:
+            for lane in lane_steps:
+                runs.run(lane, total)
+            return
+        others = [pool.submit(_run_lane, lane, total) for lane in lane_steps[1:]]
+        try:
+            runs.run(lane_steps[0], total)
+        finally:
+            errors = [future.exception() for future in others]
+        for error in errors:
+            if error is not None:
+                raise error
+
+
+class _Runs:
+    """This process's Dagster definitions and persistent instance, to run steps on."""
+
+    def __init__(self, settings: Settings) -> None:
+        import dagster as dg
+
+        from assets_defs.definitions import build_definitions
+
+        self.defs = build_definitions(settings)
+        self.instance = dg.DagsterInstance.get()
+
+    def __enter__(self) -> _Runs:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.instance.dispose()
+
+    def run(self, steps: Sequence[tuple[int, Step]], total: int) -> None:
+        """The numbered steps in order; the first failure raises `CliError` with the failed
+        step's own message."""
+        import dagster as dg
+
+        from assets_defs.definitions import partitioned_asset_names
+
+        quiet = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
+        for number, (label, job_name, first, last, partition_set) in steps:
+            print(f"[{number}/{total}] {label} ...", flush=True)
             started = time.perf_counter()
-            job = defs.resolve_job_def(job_name)
+            job = self.defs.resolve_job_def(job_name)
             selection = None
             if partition_set:
                 selection = [dg.AssetKey(n) for n in partitioned_asset_names(partition_set)]
-            result = job.execute_in_process(
-                instance=instance,
-                tags={
+            tags = {}
+            if first is not None:
+                tags = {
                     "dagster/asset_partition_range_start": first,
                     "dagster/asset_partition_range_end": last,
-                },
+                }
+            result = job.execute_in_process(
+                instance=self.instance,
+                tags=tags,
                 run_config=quiet,
                 raise_on_error=False,
                 asset_selection=selection,
@@ -340,10 +419,27 @@ def _execute(settings: Settings, steps) -> None:
             if not result.success:
                 raise CliError(_failure_message(result))
             print(
-                f"[{number}/{len(steps)}] {label} done in {time.perf_counter() - started:.1f}s "
+                f"[{number}/{total}] {label} done in {time.perf_counter() - started:.1f}s "
                 f"(run {result.run_id[:8]})",
                 flush=True,
             )
+
+
+_worker_settings: Settings | None = None
+
+
+def _start_worker(settings: Settings, level: int) -> None:
+    """A lane's worker process: the CLI's progress output, and Dagster imported up front."""
+    global _worker_settings
+    _setup_logging(level <= logging.DEBUG)
+    _worker_settings = settings
+    import assets_defs.definitions  # noqa: F401
+
+
+def _run_lane(steps: Sequence[tuple[int, Step]], total: int) -> None:
+    """One lane's steps, in a worker process."""
+    with _Runs(_worker_settings) as runs:
+        runs.run(steps, total)
 
 
 def _failure_message(result) -> str:

@@ -7,6 +7,7 @@ import shutil
 import dagster as dg
 import duckdb
 import pyarrow.parquet as pq
+import pytest
 
 from compass_pipeline.cli import main
 
@@ -20,8 +21,10 @@ def test_simulate_writes_a_raw_directory(compass_env, capsys):
 
 
 def test_run_materializes_the_range_and_records_runs_in_the_persistent_instance(
-    small_raw_dir, compass_env, capsys
+    small_raw_dir, compass_env, capfd
 ):
+    """The ingestion and facts first, then the daily marts beside the LIVE refreshes (the
+    latter in a worker process, whose progress shares the terminal)."""
     data = compass_env / "data"
     code = main(
         [
@@ -36,21 +39,53 @@ def test_run_materializes_the_range_and_records_runs_in_the_persistent_instance(
             "2026-03-03",
         ]
     )
-    out = capsys.readouterr().out
+    out = capfd.readouterr().out
     assert code == 0, out
-    assert "done in" in out
+    for step in (
+        "[1/4] ingest the raw directory and build the facts done in",
+        "[2/4] daily modules and reconciliation 2026-03-02..2026-03-03 done in",
+        "[3/4] LIVE list refreshes and reconciliation 2026-03-02T04:00..2026-03-03T20:00 done in",
+        "[4/4] LIVE dashboard refreshes 2026-03-02..2026-03-03 00:00 UTC done in",
+    ):
+        assert step in out
     con = duckdb.connect(str(data / "compass.duckdb"), read_only=True)
     keys = con.execute(
         "select distinct partition_key from _partitions where asset = 'core_data_daily' order by 1"
     ).fetchall()
     assert keys == [("2026-03-02",), ("2026-03-03",)]
+    refreshes = con.execute(
+        "select count(distinct partition_key) from _partitions "
+        "where asset in ('live_list_snapshot', 'reconciliation_live', 'big_screen_snapshot') "
+        "group by asset order by asset"
+    ).fetchall()
+    assert refreshes == [(2,), (6,), (6,)]  # big_screen, live_list, reconciliation_live
     with dg.DagsterInstance.from_config(str(data / ".dagster")) as instance:
         runs = instance.get_runs()
-        assert runs and all(run.is_success for run in runs)
+        assert sorted(run.job_name for run in runs) == [
+            "daily_job",
+            "ingest_job",
+            "live_dashboard_job",
+            "live_list_job",
+        ]
+        assert all(run.is_success for run in runs)
         assert instance.get_materialized_partitions(dg.AssetKey("core_data_daily")) == {
             "2026-03-02",
             "2026-03-03",
         }
+
+
+def test_a_failed_step_in_a_worker_lane_fails_the_command_with_its_message(
+    small_raw_dir, compass_env
+):
+    """Lanes run side by side; a failure in a worker's lane reaches the caller once the
+    other lanes are done (here: LIVE refreshes asked of a data directory without facts)."""
+    from compass_pipeline.cli import CliError, _execute, _use_instance
+    from compass_pipeline.config import Settings
+
+    _use_instance(small_raw_dir, compass_env / "empty")
+    step = ("LIVE list", "live_list_job", "2026-03-02T04:00", "2026-03-02T04:00", "live_list")
+    with pytest.raises(CliError, match="step live_list_modules failed"):
+        _execute(Settings.from_env(), [], lanes=[[], [step]])
 
 
 def test_run_on_bad_input_exits_non_zero_naming_the_rule_and_keeps_stored_data(
