@@ -286,3 +286,48 @@ def test_stored_snapshot_is_queryable_and_sorted(tmp_path):
         f"select count(*) from read_parquet('{store.raw_table_path('raw_quarantine')}')"
     ).fetchall()
     assert quarantine == [(0,)]
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_sort_table_matches_a_stable_python_sort_with_nulls_last(seed):
+    """The snapshot's order: ascending by the table's sort keys, nulls last, ties kept in
+    input order, every column and type unchanged (checked against Python's stable sort)."""
+    import random
+
+    from compass_pipeline.ingest.core import sort_table
+
+    rng = random.Random(seed)
+    instants = [datetime(2026, 3, 1, h, tzinfo=UTC) for h in range(3)] + [None]
+    schema = pa.schema(
+        [
+            ("id", pa.string()),
+            ("paid_at", pa.timestamp("us", tz="UTC")),
+            ("created_at", pa.timestamp("us", tz="UTC")),
+            ("shop", pa.string()),
+            ("amount", pa.decimal128(18, 2)),
+        ]
+    )
+    rows = [
+        {
+            "id": f"R{i}",
+            "paid_at": rng.choice(instants),
+            "created_at": rng.choice(instants[:3]),
+            "shop": rng.choice(["S2", "S1", None]),
+            "amount": Decimal(rng.randint(-500, 500)) / 100,
+        }
+        for i in range(60)
+    ]
+    table = pa.Table.from_pylist(rows, schema=schema)
+
+    def nulls_last(*columns):
+        return lambda row: tuple((row[c] is None, row[c] or 0) for c in columns)
+
+    for keys, expected in (
+        (["paid_at", "created_at"], sorted(rows, key=nulls_last("paid_at", "created_at"))),
+        (["shop"], sorted(rows, key=lambda r: (r["shop"] is None, r["shop"] or ""))),
+    ):
+        result = sort_table(table, keys)
+        assert result.schema == schema
+        assert result.to_pylist() == expected
+    ordered = sort_table(table, ["paid_at", "created_at"])
+    assert sort_table(ordered, ["paid_at", "created_at"]) is ordered  # already sorted: as is
