@@ -237,37 +237,33 @@ def run_pipeline(
 
     first_refresh = f"{start.isoformat()}T{min(settings.live_list_hours):02d}:00"
     last_refresh = f"{end.isoformat()}T{max(settings.live_list_hours):02d}:00"
-    # The ingestion and facts run once; then the marts of each partition set, the daily
-    # ones beside the two LIVE sets (which read only the facts, never each other).
+    # The ingestion and facts run once; then the marts of the three partition sets, two at
+    # a time (each reads only the facts, never another set).
     _execute(
         settings,
         [("ingest the raw directory and build the facts", INGEST_JOB, None, None, None)],
-        lanes=[
-            [
-                (
-                    f"daily modules and reconciliation {start}..{end}",
-                    DAILY_JOB,
-                    str(start),
-                    str(end),
-                    STAT_DATE,
-                )
-            ],
-            [
-                (
-                    f"LIVE list refreshes and reconciliation {first_refresh}..{last_refresh}",
-                    LIVE_LIST_JOB,
-                    first_refresh,
-                    last_refresh,
-                    LIVE_LIST,
-                ),
-                (
-                    f"LIVE dashboard refreshes {start}..{end} 00:00 UTC",
-                    DASHBOARD_JOB,
-                    str(start),
-                    str(end),
-                    DASHBOARD,
-                ),
-            ],
+        side_by_side=[
+            (
+                f"LIVE list refreshes and reconciliation {first_refresh}..{last_refresh}",
+                LIVE_LIST_JOB,
+                first_refresh,
+                last_refresh,
+                LIVE_LIST,
+            ),
+            (
+                f"daily modules and reconciliation {start}..{end}",
+                DAILY_JOB,
+                str(start),
+                str(end),
+                STAT_DATE,
+            ),
+            (
+                f"LIVE dashboard refreshes {start}..{end} 00:00 UTC",
+                DASHBOARD_JOB,
+                str(start),
+                str(end),
+                DASHBOARD,
+            ),
         ],
     )
 
@@ -325,50 +321,47 @@ def _use_instance(raw_dir: Path, data_dir: Path) -> None:
 Step = tuple[str, str, str | None, str | None, str | None]
 
 
-def _execute(
-    settings: Settings, steps: Sequence[Step], lanes: Sequence[Sequence[Step]] = ()
-) -> None:
-    """Run `steps` one after the other, then the `lanes` side by side, each lane's steps in
-    order; every step is one in-process single-run backfill, printed as it starts and ends.
+def _execute(settings: Settings, steps: Sequence[Step], side_by_side: Sequence[Step] = ()) -> None:
+    """Run `steps` one after the other, then the `side_by_side` steps on two runners, this
+    process and a worker process, each taking the next step as soon as it is free; every
+    step is one in-process single-run backfill, printed as it starts and ends.
 
-    The first lane runs in this process, each other one in a worker process, started (and
-    its imports done) while the first steps run. Workers are spawned, not forked: a fork
-    inherits Polars' and DuckDB's thread pools without their threads and can hang. A failed
-    step stops its lane; the other lanes finish, then the first lane's error is raised.
+    The worker is started (and its imports done) while the first steps run. It is spawned,
+    not forked: a fork inherits Polars' and DuckDB's thread pools without their threads and
+    can hang. A failed step stops its runner; the other one takes the steps left, then the
+    error is raised (this process's first).
     """
-    numbered = list(enumerate([*steps, *(step for lane in lanes for step in lane)], start=1))
+    numbered = list(enumerate([*steps, *side_by_side], start=1))
     total = len(numbered)
     first, rest = numbered[: len(steps)], numbered[len(steps) :]
-    lane_steps = []
-    for lane in lanes:
-        lane_steps.append(rest[: len(lane)])
-        rest = rest[len(lane) :]
     with ExitStack() as stack:
-        pool = None
-        if len(lane_steps) > 1:
+        pending = None
+        if len(rest) > 1:
+            context = multiprocessing.get_context("spawn")
+            pending = context.Queue()
             pool = stack.enter_context(
                 ProcessPoolExecutor(
-                    max_workers=len(lane_steps) - 1,
-                    mp_context=multiprocessing.get_context("spawn"),
+                    max_workers=1,
+                    mp_context=context,
                     initializer=_start_worker,
-                    initargs=(settings, log.level),
+                    initargs=(settings, log.level, pending),
                 )
             )
-            pool.submit(int)  # start the workers now; their imports overlap the first steps
+            pool.submit(int)  # start the worker now; its imports overlap the first steps
         runs = stack.enter_context(_Runs(settings))
         runs.run(first, total)
-        if pool is None:
-            for lane in lane_steps:
-                runs.run(lane, total)
+        if pending is None:
+            runs.run(rest, total)
             return
-        others = [pool.submit(_run_lane, lane, total) for lane in lane_steps[1:]]
+        for item in [*rest, None, None]:  # one end mark per runner
+            pending.put(item)
+        worker = pool.submit(_run_pending, total)
         try:
-            runs.run(lane_steps[0], total)
+            runs.run_pending(pending, total)
         finally:
-            errors = [future.exception() for future in others]
-        for error in errors:
-            if error is not None:
-                raise error
+            error = worker.exception()
+        if error is not None:
+            raise error
 
 
 class _Runs:
@@ -424,22 +417,26 @@ class _Runs:
                 flush=True,
             )
 
+    def run_pending(self, pending, total: int) -> None:
+        """Take numbered steps from the queue `pending` and run them until its end mark."""
+        while (item := pending.get()) is not None:
+            self.run([item], total)
 
-_worker_settings: Settings | None = None
+
+_worker: dict = {}  # in a worker process: its settings and the queue of pending steps
 
 
-def _start_worker(settings: Settings, level: int) -> None:
-    """A lane's worker process: the CLI's progress output, and Dagster imported up front."""
-    global _worker_settings
+def _start_worker(settings: Settings, level: int, pending) -> None:
+    """The worker process: the CLI's progress output, and Dagster imported up front."""
     _setup_logging(level <= logging.DEBUG)
-    _worker_settings = settings
+    _worker.update(settings=settings, pending=pending)
     import assets_defs.definitions  # noqa: F401
 
 
-def _run_lane(steps: Sequence[tuple[int, Step]], total: int) -> None:
-    """One lane's steps, in a worker process."""
-    with _Runs(_worker_settings) as runs:
-        runs.run(steps, total)
+def _run_pending(total: int) -> None:
+    """The worker's share of the side-by-side steps."""
+    with _Runs(_worker["settings"]) as runs:
+        runs.run_pending(_worker["pending"], total)
 
 
 def _failure_message(result) -> str:

@@ -23,8 +23,8 @@ def test_simulate_writes_a_raw_directory(compass_env, capsys):
 def test_run_materializes_the_range_and_records_runs_in_the_persistent_instance(
     small_raw_dir, compass_env, capfd
 ):
-    """The ingestion and facts first, then the daily marts beside the LIVE refreshes (the
-    latter in a worker process, whose progress shares the terminal)."""
+    """The ingestion and facts first, then the marts of the three partition sets two at a
+    time (this process and a worker process, whose progress shares the terminal)."""
     data = compass_env / "data"
     code = main(
         [
@@ -43,8 +43,8 @@ def test_run_materializes_the_range_and_records_runs_in_the_persistent_instance(
     assert code == 0, out
     for step in (
         "[1/4] ingest the raw directory and build the facts done in",
-        "[2/4] daily modules and reconciliation 2026-03-02..2026-03-03 done in",
-        "[3/4] LIVE list refreshes and reconciliation 2026-03-02T04:00..2026-03-03T20:00 done in",
+        "[2/4] LIVE list refreshes and reconciliation 2026-03-02T04:00..2026-03-03T20:00 done in",
+        "[3/4] daily modules and reconciliation 2026-03-02..2026-03-03 done in",
         "[4/4] LIVE dashboard refreshes 2026-03-02..2026-03-03 00:00 UTC done in",
     ):
         assert step in out
@@ -74,18 +74,28 @@ def test_run_materializes_the_range_and_records_runs_in_the_persistent_instance(
         }
 
 
-def test_a_failed_step_in_a_worker_lane_fails_the_command_with_its_message(
+def test_a_failed_side_by_side_step_stops_only_its_runner_and_fails_the_command(
     small_raw_dir, compass_env
 ):
-    """Lanes run side by side; a failure in a worker's lane reaches the caller once the
-    other lanes are done (here: LIVE refreshes asked of a data directory without facts)."""
+    """Side-by-side steps: a failure (here, refreshes asked of a data directory without
+    facts) stops the runner it happened on; the other runner takes the steps left, and the
+    command fails with the step's own message once both are done."""
     from compass_pipeline.cli import CliError, _execute, _use_instance
     from compass_pipeline.config import Settings
 
-    _use_instance(small_raw_dir, compass_env / "empty")
-    step = ("LIVE list", "live_list_job", "2026-03-02T04:00", "2026-03-02T04:00", "live_list")
-    with pytest.raises(CliError, match="step live_list_modules failed"):
-        _execute(Settings.from_env(), [], lanes=[[], [step]])
+    data = compass_env / "empty"
+    _use_instance(small_raw_dir, data)
+    steps = [
+        ("LIVE list", "live_list_job", "2026-03-02T04:00", "2026-03-02T04:00", "live_list"),
+        ("dashboard", "live_dashboard_job", "2026-03-02", "2026-03-02", "dashboard"),
+        ("LIVE list", "live_list_job", "2026-03-02T12:00", "2026-03-02T12:00", "live_list"),
+    ]
+    with pytest.raises(CliError, match=r"step live_(list|dashboard)_modules failed"):
+        _execute(Settings.from_env(), [], side_by_side=steps)
+    with dg.DagsterInstance.from_config(str(data / ".dagster")) as instance:
+        runs = instance.get_runs()
+    # each runner ran one step and stopped at its failure; one step was left untaken
+    assert len(runs) == 2 and not any(run.is_success for run in runs)
 
 
 def test_run_on_bad_input_exits_non_zero_naming_the_rule_and_keeps_stored_data(
