@@ -163,11 +163,20 @@ def ingest_raw(
 
     def load(table: str) -> tuple[_TableState | None, list[Violation], list[str]]:
         table_warnings: list[str] = []
-        state, table_problems = _load(con.cursor(), table, sources[table], table_warnings, say)
+        cursor = con.cursor()
+        state, table_problems = _load(cursor, table, sources[table], table_warnings, say)
+        if state is not None:
+            frame = _validate_model(state)
+            _version(cursor, state, _key_hashes(frame, state.info.key))
+            del frame
+            _quarantine_keys(cursor, state, _violation_rids(state))
+            say(f"{state.name}: types, values and versions checked")
+        cursor.close()
         return state, table_problems, table_warnings
 
-    # Reading and typing release the GIL (Arrow, DuckDB): two tables at a time, biggest
-    # first, each on its own cursor; results are taken in the contract's table order.
+    # Phases 1-4 of a table need no other table, and reading, typing and checking release
+    # the GIL (Arrow, DuckDB, Polars): two tables at a time, biggest first, each on its own
+    # cursor; results are taken in the contract's table order.
     by_size = sorted(RAW_TABLES, key=lambda t: -sum(s.path.stat().st_size for s in sources[t]))
     with ThreadPoolExecutor(max_workers=2) as pool:
         loaded = dict(zip(by_size, pool.map(load, by_size), strict=True))
@@ -180,12 +189,6 @@ def ingest_raw(
     if problems:
         raise RawDataError(problems)
 
-    for state in states.values():
-        frame = _validate_model(state)
-        _version(con, state, _key_hashes(frame, state.info.key))
-        del frame
-        _quarantine_keys(con, state, _violation_rids(state))
-        say(f"{state.name}: types, values and versions checked")
     _cross_table(con, states, say)
     say("cross-table rules checked")
 
