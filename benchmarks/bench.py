@@ -13,12 +13,17 @@ For 30 days at a million lines a day (150 M raw rows) the ingestion does not fit
 simulated tables as the raw snapshot with DuckDB alone instead, e.g.
 
     python benchmarks/bench.py --days 30 --stages simulate,load_unchecked,facts,live
+
+`end_to_end` is `compass run` over the simulated days as a user runs it (a new data
+directory and Dagster instance, every asset of every partition set); its progress goes to
+stderr and its peak RSS is that of its largest process.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import shutil
 import subprocess
@@ -37,6 +42,7 @@ STAGES = (
     "live",
     "reconciliation",
     "load_unchecked",
+    "end_to_end",
 )
 
 
@@ -199,10 +205,27 @@ def _stage(name: str, work: Path, days: int, scale: int, seed: int) -> dict:
         ):
             results = materialize_partitions(data, asset, keys, Settings())
             assert all(r.passed for r in results), asset
+    elif name == "end_to_end":
+        data = work / "end_to_end"
+        shutil.rmtree(data, ignore_errors=True)
+        env = {k: v for k, v in os.environ.items() if k != "DAGSTER_HOME"}
+        last = start + timedelta(days=days - 1)
+        run = ["run", "--raw", str(raw), "--data", str(data), "--start", str(start)]
+        code = "from compass_pipeline.cli import main; raise SystemExit(main())"
+        subprocess.run(
+            [sys.executable, "-c", code, *run, "--end", str(last)],
+            stdout=sys.stderr,
+            env=env,
+            check=True,
+        )
     else:
         raise SystemExit(f"unknown stage {name}")
     seconds = time.perf_counter() - started
-    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+    peak_kib = max(
+        resource.getrusage(who).ru_maxrss
+        for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
+    )
+    peak_mib = peak_kib / 1024  # Linux: KiB
     return {"stage": name, "seconds": seconds, "peak_rss_mib": round(peak_mib, 1), **extra}
 
 
