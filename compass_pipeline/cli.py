@@ -329,7 +329,8 @@ def _execute(settings: Settings, steps: Sequence[Step], side_by_side: Sequence[S
     The worker is started (and its imports done) while the first steps run. It is spawned,
     not forked: a fork inherits Polars' and DuckDB's thread pools without their threads and
     can hang. A failed step stops its runner; the other one takes the steps left, then the
-    error is raised (this process's first).
+    error is raised (this process's first). Where no worker can be started, the steps run
+    one after another here, and the first failure stops them.
     """
     numbered = list(enumerate([*steps, *side_by_side], start=1))
     total = len(numbered)
@@ -338,7 +339,11 @@ def _execute(settings: Settings, steps: Sequence[Step], side_by_side: Sequence[S
         pending = None
         if len(rest) > 1:
             context = multiprocessing.get_context("spawn")
-            pending = context.Queue()
+            try:
+                pending = context.Queue()
+            except OSError as exc:  # e.g. no /dev/shm for the queue's semaphores
+                log.warning("no worker process (%s): the runs go one after another", exc)
+        if pending is not None:
             pool = stack.enter_context(
                 ProcessPoolExecutor(
                     max_workers=1,

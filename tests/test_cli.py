@@ -222,3 +222,37 @@ def test_backfill_rejects_a_key_that_is_not_a_partition(small_raw_dir, compass_e
     assert "--from 2026-03-02T05:00 is not a partition of the LIVE-list refreshes" in err
     assert main([*backfill, "--from", "2026-03-02T12:00", "--to", "2026-03-02T04:00"]) == 2
     assert "--to 2026-03-02T04:00 is before --from 2026-03-02T12:00" in capsys.readouterr().err
+
+
+def test_without_a_worker_process_the_side_by_side_steps_run_one_after_another(
+    small_raw_dir, compass_env, monkeypatch, caplog
+):
+    """Where a worker cannot be started (no shared memory for its queue), the steps still
+    run, in this process, and the first failure stops them."""
+    import multiprocessing
+
+    from compass_pipeline import cli
+    from compass_pipeline.config import Settings
+
+    spawn = multiprocessing.get_context("spawn")
+
+    class NoSharedMemory:
+        def Queue(self):  # noqa: N802 (multiprocessing's name)
+            raise OSError("[Errno 38] Function not implemented")
+
+        def __getattr__(self, name):
+            return getattr(spawn, name)
+
+    monkeypatch.setattr(cli.multiprocessing, "get_context", lambda method: NoSharedMemory())
+    monkeypatch.setattr(cli.log, "propagate", True)  # `main()` may have set up its own output
+    data = compass_env / "empty"
+    cli._use_instance(small_raw_dir, data)
+    steps = [
+        ("LIVE list", "live_list_job", "2026-03-02T04:00", "2026-03-02T04:00", "live_list"),
+        ("dashboard", "live_dashboard_job", "2026-03-02", "2026-03-02", "dashboard"),
+    ]
+    with pytest.raises(cli.CliError, match="step live_list_modules failed"):
+        cli._execute(Settings.from_env(), [], side_by_side=steps)
+    assert "no worker process" in caplog.text
+    with dg.DagsterInstance.from_config(str(data / ".dagster")) as instance:
+        assert [run.job_name for run in instance.get_runs()] == ["live_list_job"]
