@@ -4,8 +4,8 @@ Deployment settings (LIVE-list hours, first partition) are read once here, at lo
 partitions, schedules and `window_close` agree (outputs.md).
 
 Each scheduled job re-ingests the raw snapshot and rebuilds the facts before its marts,
-since a refresh at T must see the data of T; `compass run` runs the ingestion once and then
-only the marts of the other jobs.
+since a refresh at T must see the data of T; `compass run` runs the ingestion once
+(`ingest_job`) and then only the marts of the three partitioned jobs.
 """
 
 import dagster as dg
@@ -28,8 +28,8 @@ LIVE_LIST_JOB = "live_list_job"
 DASHBOARD_JOB = "live_dashboard_job"
 DAILY_SCHEDULE_HOUR_UTC = 14
 
-# (job, partition set, description) in the order `compass run` runs them; each job holds
-# every asset of its partition set (the reconciliations included).
+# (job, partition set, description); each job holds every asset of its partition set (the
+# reconciliations included).
 PARTITIONED_JOBS = (
     (DAILY_JOB, STAT_DATE, "the daily compass modules and their reconciliations"),
     (LIVE_LIST_JOB, LIVE_LIST, "LIVE-list refreshes (3 a day, UTC) and their reconciliations"),

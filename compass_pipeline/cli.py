@@ -209,7 +209,8 @@ def _pipeline_env(raw_dir: Path, data_dir: Path) -> dict[str, str]:
 def run_pipeline(
     *, raw_dir: Path, data_dir: Path, start: date, end: date, quarantine: bool = False
 ) -> None:
-    """Ingest, then materialize every asset for [start, end], through Dagster, in-process.
+    """Ingest, then materialize every asset for [start, end], through Dagster (in this
+    process and one worker process).
 
     Runs are recorded in the persistent instance, so `compass ui` shows them.
     """
