@@ -337,28 +337,13 @@ def _execute(settings: Settings, steps: Sequence[Step], side_by_side: Sequence[S
     total = len(numbered)
     first, rest = numbered[: len(steps)], numbered[len(steps) :]
     with ExitStack() as stack:
-        pending = None
-        if len(rest) > 1:
-            context = multiprocessing.get_context("spawn")
-            try:
-                pending = context.Queue()
-            except OSError as exc:  # e.g. no /dev/shm for the queue's semaphores
-                log.warning("no worker process (%s): the runs go one after another", exc)
-        if pending is not None:
-            pool = stack.enter_context(
-                ProcessPoolExecutor(
-                    max_workers=1,
-                    mp_context=context,
-                    initializer=_start_worker,
-                    initargs=(settings, log.level, pending),
-                )
-            )
-            pool.submit(int)  # start the worker now; its imports overlap the first steps
+        worker_pool = _worker_pool(stack, settings) if len(rest) > 1 else None
         runs = stack.enter_context(_Runs(settings))
         runs.run(first, total)
-        if pending is None:
+        if worker_pool is None:
             runs.run(rest, total)
             return
+        pool, pending = worker_pool
         for item in [*rest, None, None]:  # one end mark per runner
             pending.put(item)
         worker = pool.submit(_run_pending, total)
@@ -368,6 +353,27 @@ def _execute(settings: Settings, steps: Sequence[Step], side_by_side: Sequence[S
             error = worker.exception()
         if error is not None:
             raise error
+
+
+def _worker_pool(stack: ExitStack, settings: Settings):
+    """One worker process, started now so its imports overlap the first steps, and the queue
+    it takes steps from; None (with a warning) where no worker can be started."""
+    context = multiprocessing.get_context("spawn")
+    try:
+        pending = context.Queue()
+    except OSError as exc:  # e.g. no /dev/shm for the queue's semaphores
+        log.warning("no worker process (%s): the runs go one after another", exc)
+        return None
+    pool = stack.enter_context(
+        ProcessPoolExecutor(
+            max_workers=1,
+            mp_context=context,
+            initializer=_start_worker,
+            initargs=(settings, log.level, pending),
+        )
+    )
+    pool.submit(int)
+    return pool, pending
 
 
 class _Runs:
