@@ -6,8 +6,8 @@
 -- date = the shop-local date of paid_at), 达人分析 Q1 (estimated commission).
 -- metrics.md §1–3, §8. Every mart reads these columns; none re-derives them.
 --
--- DuckDB materializes a CTE that is read twice, so every CTE here is read once: the
--- shipping split reads its own narrow copies of orders and lines.
+-- DuckDB materializes a CTE that is read twice, so every CTE here is read once but
+-- order_shipping, whose narrow rows (one per paid order) both the split and the lines read.
 
 with
 
@@ -38,35 +38,48 @@ videos as (
     select video_id, account_id from raw_videos
 ),
 
-shipping_fees as (
-    select order_id, cast(shipping_fee * 100 as bigint) as fee_cents
-    from raw_orders
-    where paid_at is not null
+-- Shipping is split in integer cents (DECIMAL / DECIMAL would give DOUBLE): each line first
+-- gets the floor of its proportional share (weight: list amount less the seller discount),
+-- then the cents left over go one each to the largest remainders, ties to the smaller
+-- line_id. All-zero weights split equally (every line weighs 1). A free order's lines get 0
+-- and a one-line order's line gets the whole fee (what the split gives them), so only the
+-- lines of paid-shipping orders of several lines are ranked: a third of the lines, sorted
+-- per order in the window.
+order_shipping as (
+    select
+        orders.order_id,
+        cast(orders.shipping_fee * 100 as bigint) as fee_cents,
+        line_totals.order_line_count,
+        line_totals.order_weight_cents
+    from raw_orders as orders
+    inner join (
+        select
+            order_id,
+            count(*) as order_line_count,
+            cast(sum(cast((quantity * unit_price - seller_discount) * 100 as bigint)) as bigint)
+                as order_weight_cents
+        from raw_order_lines
+        group by order_id
+    ) as line_totals on orders.order_id = line_totals.order_id
+    where orders.paid_at is not null
 ),
 
-shipping_weights as (
+split_lines as (
     select
-        order_id,
-        line_id,
-        cast((quantity * unit_price - seller_discount) * 100 as bigint) as weight_cents
-    from raw_order_lines
-),
-
--- Shipping is split in integer cents (DECIMAL / DECIMAL would give DOUBLE), on narrow rows:
--- each line first gets the floor of its proportional share (weight: list amount less the
--- seller discount), then the cents left over go one each to the largest remainders, ties
--- to the smaller line_id. All-zero weights split equally (every line weighs 1).
-line_weights as (
-    select
-        shipping_weights.order_id,
-        shipping_weights.line_id,
-        shipping_fees.fee_cents,
-        shipping_weights.weight_cents,
-        cast(sum(shipping_weights.weight_cents) over (partition by shipping_weights.order_id)
-            as bigint) as order_weight_cents,
-        count(*) over (partition by shipping_weights.order_id) as order_line_count
-    from shipping_weights
-    inner join shipping_fees on shipping_weights.order_id = shipping_fees.order_id
+        lines.order_id,
+        lines.line_id,
+        order_shipping.fee_cents,
+        case
+            when order_shipping.order_weight_cents = 0 then 1
+            else cast((lines.quantity * lines.unit_price - lines.seller_discount) * 100 as bigint)
+        end as effective_weight,
+        case
+            when order_shipping.order_weight_cents = 0 then order_shipping.order_line_count
+            else order_shipping.order_weight_cents
+        end as effective_total
+    from raw_order_lines as lines
+    inner join order_shipping on lines.order_id = order_shipping.order_id
+    where order_shipping.fee_cents <> 0 and order_shipping.order_line_count > 1
 ),
 
 line_floors as (
@@ -76,25 +89,14 @@ line_floors as (
         fee_cents,
         fee_cents * effective_weight // effective_total as floor_cents,
         fee_cents * effective_weight % effective_total as remainder
-    from (
-        select
-            *,
-            case when order_weight_cents = 0 then 1 else weight_cents end as effective_weight,
-            case
-                when order_weight_cents = 0 then order_line_count else order_weight_cents
-            end as effective_total
-        from line_weights
-    )
+    from split_lines
 ),
 
-shipping_shares as (
+split_shares as (
     select
         line_id,
-        -- cents × 0.01 stays an exact DECIMAL, unlike a division
-        cast(
-            (floor_cents + case when remainder_rank <= leftover_cents then 1 else 0 end) * 0.01
-            as decimal(18, 2)
-        ) as shipping_share
+        floor_cents + case when remainder_rank <= leftover_cents then 1 else 0 end
+            as share_cents
     from (
         select
             *,
@@ -145,7 +147,14 @@ paid_lines as (
         cast(origins.quantity * origins.unit_price as decimal(18, 2)) as list_amount,
         origins.seller_discount,
         origins.platform_discount,
-        shipping_shares.shipping_share,
+        -- cents × 0.01 stays an exact DECIMAL, unlike a division
+        cast(
+            case
+                when order_shipping.fee_cents = 0 then 0
+                when order_shipping.order_line_count = 1 then order_shipping.fee_cents
+                else split_shares.share_cents
+            end * 0.01 as decimal(18, 2)
+        ) as shipping_share,
         origins.commission_rate,
         origins.source_type,
         origins.source_id,
@@ -154,8 +163,9 @@ paid_lines as (
         origins.origin_id
     from origins
     inner join orders on origins.order_id = orders.order_id
+    inner join order_shipping on origins.order_id = order_shipping.order_id
     inner join shops on orders.shop_id = shops.shop_id
-    inner join shipping_shares on origins.line_id = shipping_shares.line_id
+    left join split_shares on origins.line_id = split_shares.line_id
 ),
 
 attributed as (
