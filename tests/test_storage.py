@@ -156,3 +156,19 @@ def test_copied_query_keeps_every_row_and_restores_the_order_setting(tmp_path, o
     if ordered:
         assert values == sorted(values, reverse=True)
     assert con.execute("select current_setting('preserve_insertion_order')").fetchone() == (True,)
+
+
+def test_fact_validation_batches_are_whole_row_groups_within_the_cap(tmp_path):
+    from compass_pipeline.pipeline import _batches
+
+    table = pa.table({"n": pa.array(range(95), pa.int64())})
+    path = tmp_path / "f.parquet"
+    pq.write_table(table, path, row_group_size=10)
+    batches = list(_batches(path, rows=25))
+    assert [b.num_rows for b in batches] == [20, 20, 20, 20, 15]
+    assert pa.concat_tables(batches).equals(table)
+    # a row group larger than the cap is one batch of its own
+    assert [b.num_rows for b in _batches(path, rows=5)] == [10] * 9 + [5]
+    pq.write_table(table.slice(0, 0), path)
+    (empty,) = list(_batches(path))
+    assert empty.num_rows == 0 and empty.schema.names == ["n"]
