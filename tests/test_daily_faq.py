@@ -106,7 +106,23 @@ def test_faq_metric_meaning_q1_shipping_split_largest_remainder_ties_by_line_id(
         ],
         shipping_fee="0.05",
     )
+    # a one-line order's line carries the whole fee, even at weight 0; a free order's none
+    raw.order(
+        "O3",
+        "2026-03-02T15:00Z",
+        [dict(product_id="P1", line_id="O3-a", seller_discount="10.00")],
+        shipping_fee="7.77",
+    )
+    raw.order(
+        "O4",
+        "2026-03-02T15:00Z",
+        [dict(product_id="P1", line_id=line_id) for line_id in ("O4-a", "O4-b")],
+        shipping_fee="0.00",
+    )
     lines = line_facts(raw)
+    assert lines["O3-a"]["shipping_share"] == D("7.77")
+    assert lines["O3-a"]["gmv"] == D("7.77")
+    assert lines["O4-a"]["shipping_share"] == lines["O4-b"]["shipping_share"] == D("0.00")
     assert lines["O1-10"]["shipping_share"] == D("0.34")
     assert lines["O1-2"]["shipping_share"] == D("0.33")
     assert lines["O1-9"]["shipping_share"] == D("0.33")
@@ -114,7 +130,8 @@ def test_faq_metric_meaning_q1_shipping_split_largest_remainder_ties_by_line_id(
     assert lines["O2-b"]["shipping_share"] == D("0.02")
     assert lines["O2-a"]["gmv"] == D("0.03")
     day = one(run_daily(raw, "core_data_daily", MAR[2]), shop_id="S1")
-    assert day["gmv"] == D("31.05")
+    # 30.00 + 1.00 (O1), 0.05 (O2), 7.77 (O3), 20.00 (O4)
+    assert day["gmv"] == D("58.82")
 
 
 def test_faq_overview_q1_product_card_is_every_channel_but_live_and_video():
