@@ -69,6 +69,7 @@ split_lines as (
         lines.order_id,
         lines.line_id,
         order_shipping.fee_cents,
+        -- each line's weight, in the same cents as order_weight_cents above
         case
             when order_shipping.order_weight_cents = 0 then 1
             else cast((lines.quantity * lines.unit_price - lines.seller_discount) * 100 as bigint)
