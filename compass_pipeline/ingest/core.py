@@ -163,15 +163,14 @@ def ingest_raw(
 
     def load(table: str) -> tuple[_TableState | None, list[Violation], list[str]]:
         table_warnings: list[str] = []
-        cursor = con.cursor()
-        state, table_problems = _load(cursor, table, sources[table], table_warnings, say)
-        if state is not None:
-            frame = _validate_model(state)
-            _version(cursor, state, _key_hashes(frame, state.info.key))
-            del frame
-            _quarantine_keys(cursor, state, _violation_rids(state))
-            say(f"{state.name}: types, values and versions checked")
-        cursor.close()
+        with con.cursor() as cursor:  # closed even when a phase raises
+            state, table_problems = _load(cursor, table, sources[table], table_warnings, say)
+            if state is not None:
+                frame = _validate_model(state)
+                _version(cursor, state, _key_hashes(frame, state.info.key))
+                del frame
+                _quarantine_keys(cursor, state, _violation_rids(state))
+                say(f"{state.name}: types, values and versions checked")
         return state, table_problems, table_warnings
 
     # Phases 1-4 of a table need no other table, and reading, typing and checking release
