@@ -10,6 +10,7 @@ since a refresh at T must see the data of T; `compass run` runs the ingestion on
 
 import dagster as dg
 
+import assets_defs.instance  # noqa: F401  (SQLite sync mode, before any instance opens)
 from assets_defs.facts import build_fact_assets
 from assets_defs.marts import build_partitioned_assets
 from assets_defs.partitions import (

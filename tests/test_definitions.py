@@ -134,3 +134,15 @@ def test_bad_raw_row_fails_closed_or_is_quarantined_visibly(
         "select table_name, rule from raw_quarantine where table_name = 'skus'"
     ).fetchall()
     assert rows
+
+
+def test_the_instance_sqlite_files_sync_at_checkpoints_not_every_event(tmp_path):
+    """Loading the definitions makes every SQLite connection of the instance use
+    synchronous=NORMAL (1) in Dagster's WAL mode, so an event is not one disk sync."""
+    instance = dg.DagsterInstance.from_config(str(tmp_path))
+    try:
+        with instance.event_log_storage.index_connection() as conn:
+            assert conn.exec_driver_sql("pragma synchronous").scalar() == 1
+            assert conn.exec_driver_sql("pragma journal_mode").scalar() == "wal"
+    finally:
+        instance.dispose()

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import subprocess
+import sys
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
@@ -172,3 +175,36 @@ def test_fact_validation_batches_are_whole_row_groups_within_the_cap(tmp_path):
     pq.write_table(table.slice(0, 0), path)
     (empty,) = list(_batches(path))
     assert empty.num_rows == 0 and empty.schema.names == ["n"]
+
+
+def test_parquet_dictionaries_only_for_few_values_statistics_only_where_ordered(tmp_path):
+    """Ids get neither a dictionary nor string statistics; a few-valued column gets a
+    dictionary; numbers, instants and the order's string keys keep min/max statistics."""
+    n = 4_000
+    table = pa.table(
+        {
+            "line_id": [f"L{i:06d}" for i in range(n)],
+            "order_id": [f"O{i // 2:06d}" for i in range(n)],
+            "channel": ["live", "video"] * (n // 2),
+            "gmv": pa.array([Decimal(i) / 100 for i in range(n)], pa.decimal128(18, 2)),
+            "amounts": [[{"name": "gmv", "value": 1}]] * n,
+        }
+    )
+    path = tmp_path / "t.parquet"
+    storage.write_parquet_atomic(path, table, {"k": "v"}, ordered_by=("order_id",))
+    group = pq.ParquetFile(path).metadata.row_group(0)
+    chunks = {group.column(i).path_in_schema: group.column(i) for i in range(group.num_columns)}
+    assert [name for name, c in chunks.items() if c.has_dictionary_page] == ["channel"]
+    assert [name for name, c in chunks.items() if c.is_stats_set] == ["order_id", "gmv"]
+    assert chunks["order_id"].statistics.min == "O000000"
+    assert pq.read_table(path).equals(table)
+
+
+@pytest.mark.parametrize(("chosen", "expected"), [(None, "system"), ("jemalloc", "jemalloc")])
+def test_arrow_allocates_from_the_c_library_unless_the_user_chooses(chosen, expected):
+    env = {k: v for k, v in os.environ.items() if k != "ARROW_DEFAULT_MEMORY_POOL"}
+    if chosen:
+        env["ARROW_DEFAULT_MEMORY_POOL"] = chosen
+    code = "import compass_pipeline, pyarrow as pa; print(pa.default_memory_pool().backend_name)"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert out.stdout.strip() == expected, out.stderr

@@ -217,6 +217,7 @@ def ingest_to_data_dir(
     DataDir(data_dir).replace_raw_snapshot(
         {**result.tables, QUARANTINE_TABLE: result.quarantine},
         data_watermark=result.data_watermark,
+        ordered_by={name: raw_table_info(name).sort_by for name in result.tables},
     )
     return result
 
