@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import atexit
 import logging
 import multiprocessing
 import os
@@ -69,6 +70,23 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+
+
+def entry() -> None:
+    """The `compass` console script: `main`, then leave without the interpreter's teardown."""
+    _leave(main())
+
+
+def _leave(code: int) -> None:
+    """Exit at once once everything is written and closed.
+
+    Unloading Dagster and the other modules at exit takes 0.6-0.9 s of a 2-core machine per
+    process, after the work is done: the files, the catalog and the instance's storage are
+    closed by then, so only the standard streams need flushing.
+    """
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 # commands ------------------------------------------------------------------------------
@@ -446,9 +464,11 @@ def _start_worker(settings: Settings, level: int, pending) -> None:
 
 
 def _run_pending(total: int) -> None:
-    """The worker's share of the side-by-side steps."""
+    """The worker's share of the side-by-side steps; once they are done, the worker process
+    leaves without the interpreter's teardown (`_leave`) when the pool stops it."""
     with _Runs(_worker["settings"]) as runs:
         runs.run_pending(_worker["pending"], total)
+    atexit.register(_leave, 0)
 
 
 def _failure_message(result) -> str:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 
 import dagster as dg
 import duckdb
@@ -256,3 +259,29 @@ def test_without_a_worker_process_the_side_by_side_steps_run_one_after_another(
     assert "no worker process" in caplog.text
     with dg.DagsterInstance.from_config(str(data / ".dagster")) as instance:
         assert [run.job_name for run in instance.get_runs()] == ["live_list_job"]
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "stream", "text"),
+    [
+        (["simulate", "--days", "1", "--scale", "20", "--seed", "1"], 0, "stdout", "simulated 1"),
+        (["report", "--data", "missing"], 2, "stderr", "error:"),
+    ],
+)
+def test_the_console_script_flushes_its_output_and_keeps_the_exit_code(
+    compass_env, args, code, stream, text
+):
+    """`compass` leaves with `os._exit` after `main`: piped (block-buffered) output must
+    still arrive, and the exit code must be main's."""
+    if args[0] == "simulate":
+        args = [*args, "--out", str(compass_env / "raw")]
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    done = subprocess.run(
+        [sys.executable, "-c", "from compass_pipeline.cli import entry; entry()", *args],
+        capture_output=True,
+        text=True,
+        cwd=compass_env,
+        env=env,
+    )
+    assert done.returncode == code, done.stderr
+    assert text in getattr(done, stream)
