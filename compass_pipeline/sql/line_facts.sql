@@ -7,16 +7,9 @@
 -- metrics.md §1–3, §8. Every mart reads these columns; none re-derives them.
 --
 -- DuckDB materializes a CTE that is read twice, so every CTE here is read once but
--- order_shipping, whose narrow rows (one per paid order) both the split and the lines read.
+-- paid_orders (one row per paid order), which both the shipping split and the lines read.
 
 with
-
-orders as (
-    select
-        order_id, shop_id, buyer_id, buyer_country, paid_at, cancelled_at
-    from raw_orders
-    where paid_at is not null
-),
 
 order_lines as (
     select * from raw_order_lines
@@ -44,14 +37,23 @@ videos as (
 -- line_id. All-zero weights split equally (every line weighs 1). A free order's lines get 0
 -- and a one-line order's line gets the whole fee (what the split gives them), so only the
 -- lines of paid-shipping orders of several lines are ranked: a third of the lines, sorted
--- per order in the window.
-order_shipping as (
+-- per order in the window. paid_orders also carries each order's own columns and its
+-- shop-local dates, computed once per order rather than once per line.
+paid_orders as (
     select
         orders.order_id,
+        orders.shop_id,
+        orders.buyer_id,
+        orders.buyer_country,
+        orders.paid_at,
+        orders.cancelled_at,
+        cast(timezone(shops.timezone, orders.paid_at) as date) as stat_date,
+        cast(timezone(shops.timezone, orders.cancelled_at) as date) as cancelled_stat_date,
         cast(orders.shipping_fee * 100 as bigint) as fee_cents,
         line_totals.order_line_count,
         line_totals.order_weight_cents
     from raw_orders as orders
+    inner join shops on orders.shop_id = shops.shop_id
     inner join (
         select
             order_id,
@@ -68,19 +70,19 @@ split_lines as (
     select
         lines.order_id,
         lines.line_id,
-        order_shipping.fee_cents,
+        paid_orders.fee_cents,
         -- each line's weight, in the same cents as order_weight_cents above
         case
-            when order_shipping.order_weight_cents = 0 then 1
+            when paid_orders.order_weight_cents = 0 then 1
             else cast((lines.quantity * lines.unit_price - lines.seller_discount) * 100 as bigint)
         end as effective_weight,
         case
-            when order_shipping.order_weight_cents = 0 then order_shipping.order_line_count
-            else order_shipping.order_weight_cents
+            when paid_orders.order_weight_cents = 0 then paid_orders.order_line_count
+            else paid_orders.order_weight_cents
         end as effective_total
     from raw_order_lines as lines
-    inner join order_shipping on lines.order_id = order_shipping.order_id
-    where order_shipping.fee_cents <> 0 and order_shipping.order_line_count > 1
+    inner join paid_orders on lines.order_id = paid_orders.order_id
+    where paid_orders.fee_cents <> 0 and paid_orders.order_line_count > 1
 ),
 
 line_floors as (
@@ -132,17 +134,17 @@ origins as (
 
 paid_lines as (
     select
-        orders.shop_id,
-        orders.order_id,
+        paid_orders.shop_id,
+        paid_orders.order_id,
         origins.line_id,
         origins.product_id,
         origins.sku_id,
-        orders.buyer_id,
-        orders.buyer_country,
-        cast(timezone(shops.timezone, orders.paid_at) as date) as stat_date,
-        orders.paid_at,
-        orders.cancelled_at,
-        cast(timezone(shops.timezone, orders.cancelled_at) as date) as cancelled_stat_date,
+        paid_orders.buyer_id,
+        paid_orders.buyer_country,
+        paid_orders.stat_date,
+        paid_orders.paid_at,
+        paid_orders.cancelled_at,
+        paid_orders.cancelled_stat_date,
         origins.quantity,
         origins.unit_price,
         cast(origins.quantity * origins.unit_price as decimal(18, 2)) as list_amount,
@@ -151,8 +153,8 @@ paid_lines as (
         -- cents × 0.01 stays an exact DECIMAL, unlike a division
         cast(
             case
-                when order_shipping.fee_cents = 0 then 0
-                when order_shipping.order_line_count = 1 then order_shipping.fee_cents
+                when paid_orders.fee_cents = 0 then 0
+                when paid_orders.order_line_count = 1 then paid_orders.fee_cents
                 else split_shares.share_cents
             end * 0.01 as decimal(18, 2)
         ) as shipping_share,
@@ -163,9 +165,7 @@ paid_lines as (
         origins.origin_type,
         origins.origin_id
     from origins
-    inner join orders on origins.order_id = orders.order_id
-    inner join order_shipping on origins.order_id = order_shipping.order_id
-    inner join shops on orders.shop_id = shops.shop_id
+    inner join paid_orders on origins.order_id = paid_orders.order_id
     left join split_shares on origins.line_id = split_shares.line_id
 ),
 
