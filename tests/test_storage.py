@@ -208,3 +208,23 @@ def test_arrow_allocates_from_the_c_library_unless_the_user_chooses(chosen, expe
     code = "import compass_pipeline, pyarrow as pa; print(pa.default_memory_pool().backend_name)"
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     assert out.stdout.strip() == expected, out.stderr
+
+
+def test_streamed_query_keeps_dictionaries_of_few_valued_strings_only(tmp_path):
+    """Through DuckDB: a product id of 10 000 values (~140 KB of dictionary, each value
+    repeated ten times) overflows the 64 KiB string dictionary and is stored plain; a
+    two-valued column keeps its dictionary."""
+    schema = pa.schema([("product_id", pa.string()), ("channel", pa.string())])
+    query = (
+        "select 'P' || lpad((i % 10000)::varchar, 12, '0') as product_id, "
+        "case when i % 2 = 0 then 'live' else 'video' end as channel from range(100000) t(i)"
+    )
+    path = tmp_path / "facts.parquet"
+    storage.copy_query_to_parquet(storage.connect(), query, None, path, schema, {"k": "v"})
+    group = pq.ParquetFile(path).metadata.row_group(0)
+    dictionary = {
+        group.column(i).path_in_schema: group.column(i).has_dictionary_page
+        for i in range(group.num_columns)
+    }
+    assert dictionary == {"product_id": False, "channel": True}
+    assert pq.read_table(path).num_rows == 100_000
