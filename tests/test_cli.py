@@ -285,3 +285,21 @@ def test_the_console_script_flushes_its_output_and_keeps_the_exit_code(
     )
     assert done.returncode == code, done.stderr
     assert text in getattr(done, stream)
+
+
+def test_the_console_script_runs_the_pipeline_and_leaves_nothing_behind(small_raw_dir, compass_env):
+    """With its worker process: every step's line arrives, and no semaphore of the worker
+    queue is reported leaked by the exit without teardown."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    args = ["run", "--raw", str(small_raw_dir), "--data", str(compass_env / "data")]
+    done = subprocess.run(
+        [sys.executable, "-c", "from compass_pipeline.cli import entry; entry()", *args]
+        + ["--start", "2026-03-02", "--end", "2026-03-02"],
+        capture_output=True,
+        text=True,
+        cwd=compass_env,
+        env=env,
+    )
+    assert done.returncode == 0, done.stderr
+    assert all(f"[{n}/4]" in done.stdout and "done in" in done.stdout for n in range(1, 5))
+    assert "leaked" not in done.stderr, done.stderr
