@@ -211,7 +211,7 @@ def _stage(name: str, work: Path, days: int, scale: int, seed: int) -> dict:
         env = {k: v for k, v in os.environ.items() if k != "DAGSTER_HOME"}
         last = start + timedelta(days=days - 1)
         run = ["run", "--raw", str(raw), "--data", str(data), "--start", str(start)]
-        code = "from compass_pipeline.cli import main; raise SystemExit(main())"
+        code = "from compass_pipeline.cli import entry; entry()"  # as the `compass` script
         subprocess.run(
             [sys.executable, "-c", code, *run, "--end", str(last)],
             stdout=sys.stderr,
