@@ -261,6 +261,19 @@ def test_without_a_worker_process_the_side_by_side_steps_run_one_after_another(
         assert [run.job_name for run in instance.get_runs()] == ["live_list_job"]
 
 
+def _console_script(args: list[str], cwd) -> subprocess.CompletedProcess:
+    """`compass ARGS` as the console script runs it, with stdout block-buffered (piped and
+    PYTHONUNBUFFERED unset), so output that is not flushed before the exit is lost."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    return subprocess.run(
+        [sys.executable, "-c", "from compass_pipeline.cli import entry; entry()", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+    )
+
+
 @pytest.mark.parametrize(
     ("args", "code", "stream", "text"),
     [
@@ -275,14 +288,7 @@ def test_the_console_script_flushes_its_output_and_keeps_the_exit_code(
     still arrive, and the exit code must be main's."""
     if args[0] == "simulate":
         args = [*args, "--out", str(compass_env / "raw")]
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
-    done = subprocess.run(
-        [sys.executable, "-c", "from compass_pipeline.cli import entry; entry()", *args],
-        capture_output=True,
-        text=True,
-        cwd=compass_env,
-        env=env,
-    )
+    done = _console_script(args, compass_env)
     assert done.returncode == code, done.stderr
     assert text in getattr(done, stream)
 
@@ -290,16 +296,8 @@ def test_the_console_script_flushes_its_output_and_keeps_the_exit_code(
 def test_the_console_script_runs_the_pipeline_and_leaves_nothing_behind(small_raw_dir, compass_env):
     """With its worker process: every step's line arrives, and no semaphore of the worker
     queue is reported leaked by the exit without teardown."""
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
     args = ["run", "--raw", str(small_raw_dir), "--data", str(compass_env / "data")]
-    done = subprocess.run(
-        [sys.executable, "-c", "from compass_pipeline.cli import entry; entry()", *args]
-        + ["--start", "2026-03-02", "--end", "2026-03-02"],
-        capture_output=True,
-        text=True,
-        cwd=compass_env,
-        env=env,
-    )
+    done = _console_script([*args, "--start", "2026-03-02", "--end", "2026-03-02"], compass_env)
     assert done.returncode == 0, done.stderr
     assert all(f"[{n}/4]" in done.stdout and "done in" in done.stdout for n in range(1, 5))
     assert "leaked" not in done.stderr, done.stderr
