@@ -3,6 +3,7 @@ materialize in-process with per-partition metadata and check results."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import dagster as dg
@@ -146,3 +147,37 @@ def test_the_instance_sqlite_files_sync_at_checkpoints_not_every_event(tmp_path)
             assert conn.exec_driver_sql("pragma journal_mode").scalar() == "wal"
     finally:
         instance.dispose()
+
+
+def test_the_instance_sqlite_log_files_stay_open_between_events(tmp_path):
+    """An event's connection closing is not the last one to its database, so SQLite does
+    not checkpoint, sync and delete the log after every event (it would without the
+    connection `assets_defs.instance` holds open)."""
+    instance = dg.DagsterInstance.from_config(str(tmp_path))
+    try:
+        for partition in ("a", "b"):
+            instance.report_runless_asset_event(
+                dg.AssetMaterialization(asset_key="held", partition=partition)
+            )
+        logs = sorted(p.name for p in (tmp_path / "history" / "runs").glob("*.db-wal"))
+        assert "index.db-wal" in logs
+        events = instance.fetch_materializations(dg.AssetKey("held"), limit=10).records
+        assert len(events) == 2
+    finally:
+        instance.dispose()
+
+
+def test_the_instance_holds_the_latest_sqlite_files_open_only(tmp_path, monkeypatch):
+    """A long-lived process (the UI's code server) keeps at most `HELD_OPEN_LIMIT` files."""
+    import sqlalchemy
+
+    from assets_defs import instance as held
+
+    monkeypatch.setattr(held, "HELD_OPEN_LIMIT", 2)
+    monkeypatch.setattr(held, "_held", type(held._held)())
+    for name in ("one", "two", "three"):
+        engine = sqlalchemy.create_engine(f"sqlite:///{tmp_path / name}.db")
+        with engine.connect() as conn:
+            conn.exec_driver_sql("select 1")
+        engine.dispose()
+    assert [os.path.basename(p) for p in held._held] == ["two.db", "three.db"]
