@@ -181,3 +181,26 @@ def test_the_instance_holds_the_latest_sqlite_files_open_only(tmp_path, monkeypa
             conn.exec_driver_sql("select 1")
         engine.dispose()
     assert [os.path.basename(p) for p in held._held] == ["two.db", "three.db"]
+
+
+def test_a_forked_process_opens_its_own_held_sqlite_connections(tmp_path, monkeypatch):
+    """A child process never reads through, nor closes, the connections of its parent."""
+    import sqlalchemy
+
+    from assets_defs import instance as held
+
+    monkeypatch.setattr(held, "_held", type(held._held)())
+    monkeypatch.setattr(held, "_inherited", [])
+    engine = sqlalchemy.create_engine(  # a connection per use, as Dagster's storage has
+        f"sqlite:///{tmp_path / 'shared'}.db", poolclass=sqlalchemy.pool.NullPool
+    )
+    with engine.connect() as conn:
+        conn.exec_driver_sql("select 1")
+    parents = list(held._held.values())
+    monkeypatch.setattr(held, "_held_by_pid", -1)  # as if this process were the fork
+    with engine.connect() as conn:
+        conn.exec_driver_sql("select 1")
+    engine.dispose()
+    assert held._inherited == parents
+    assert len(held._held) == 1 and list(held._held.values()) != parents
+    assert held._held_by_pid == os.getpid()
