@@ -35,7 +35,7 @@ _lock = threading.Lock()
 
 
 @event.listens_for(Engine, "connect")
-def _sync_sqlite_at_checkpoints(dbapi_connection, _record) -> None:
+def _on_sqlite_connect(dbapi_connection, _record) -> None:
     if isinstance(dbapi_connection, sqlite3.Connection):
         dbapi_connection.execute("pragma synchronous=normal")
         path = dbapi_connection.execute("pragma database_list").fetchone()[2]
