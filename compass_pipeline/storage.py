@@ -176,17 +176,15 @@ class DataDir:
         tables: Mapping[str, pa.Table],
         *,
         data_watermark: datetime | None,
-        sort_by: Mapping[str, Sequence[str]] | None = None,
         ordered_by: Mapping[str, Sequence[str]] | None = None,
     ) -> Path:
         """Replace the normalized raw tables as one set.
 
-        `sort_by`: tables to sort before writing; `ordered_by`: the order tables already
-        come in (their keys keep min/max statistics, see `write_parquet_atomic`). The new
-        set is written into a fresh folder, then the `raw` symlink is swapped in one
-        `os.replace`; a reader sees either the old set or the new one, never a mix.
+        `ordered_by`: the order tables come in, already sorted by the ingestion (their keys
+        keep min/max statistics, see `write_parquet_atomic`). The new set is written into a
+        fresh folder, then the `raw` symlink is swapped in one `os.replace`; a reader sees
+        either the old set or the new one, never a mix.
         """
-        sort_by = sort_by or {}
         ordered_by = ordered_by or {}
 
         def write(staging: Path, name: str) -> None:
@@ -194,7 +192,6 @@ class DataDir:
                 staging / f"{name}.parquet",
                 tables[name],
                 raw_file_metadata(name, data_watermark),
-                sort_by=sort_by.get(name, ()),
                 ordered_by=ordered_by.get(name, ()),
             )
 
