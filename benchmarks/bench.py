@@ -90,10 +90,9 @@ def load_unchecked(raw: Path, data: Path) -> int:
 
     def write_all(staging: Path) -> None:
         for table in RAW_TABLES:
-            order = ", ".join(raw_table_info(table).sort_by)
             copy_query_to_parquet(
                 con,
-                f"select * from {table} order by {order}",
+                f"select * from {table}",
                 None,
                 staging / f"{table}.parquet",
                 raw_arrow_schema(table),

@@ -35,11 +35,10 @@ def raw_specs() -> tuple[OutputSpec, ...]:
             partitions=None,
             description=(
                 f"Normalized raw `{table}`: one row per key, latest version, validated against "
-                "raw-contract.md, stored sorted by its main event time."
+                "raw-contract.md, in the order read (files by name, rows as in the file)."
             ),
             arrow_schema=lambda table=table: raw_arrow_schema(table),
             key=tuple(raw_table_info(table).key),
-            sort_by=tuple(raw_table_info(table).sort_by),
         )
         for table in RAW_TABLES
     ]

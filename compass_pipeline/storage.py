@@ -176,23 +176,21 @@ class DataDir:
         tables: Mapping[str, pa.Table],
         *,
         data_watermark: datetime | None,
-        ordered_by: Mapping[str, Sequence[str]] | None = None,
     ) -> Path:
-        """Replace the normalized raw tables as one set.
+        """Replace the normalized raw tables as one set, each in the order it comes in.
 
-        `ordered_by`: the order tables come in, already sorted by the ingestion (their keys
-        keep min/max statistics, see `write_parquet_atomic`). The new set is written into a
-        fresh folder, then the `raw` symlink is swapped in one `os.replace`; a reader sees
-        either the old set or the new one, never a mix.
+        The new set is written into a fresh folder, then the `raw` symlink is swapped in one
+        `os.replace`; a reader sees either the old set or the new one, never a mix.
+
+        Not sorted: raw files come a day or so at a time, so row groups already cover about
+        a day each. Sorted by event time, the 30-day LIVE refreshes ran no faster (58.7 s
+        against 50.3 s unsorted, one run per partition set; 3.4 s against 3.4 s for one
+        list refresh) and the 3 M-line ingestion spent 6 CPU-s more.
         """
-        ordered_by = ordered_by or {}
 
         def write(staging: Path, name: str) -> None:
             write_parquet_atomic(
-                staging / f"{name}.parquet",
-                tables[name],
-                raw_file_metadata(name, data_watermark),
-                ordered_by=ordered_by.get(name, ()),
+                staging / f"{name}.parquet", tables[name], raw_file_metadata(name, data_watermark)
             )
 
         def write_all(staging: Path) -> None:
@@ -343,11 +341,10 @@ def write_parquet_atomic(
     metadata: Mapping[str, str],
     *,
     sort_by: Sequence[str] = (),
-    ordered_by: Sequence[str] = (),
 ) -> None:
     """Write a Parquet file via a temporary file in the same folder and `os.replace`.
 
-    `sort_by`: sort the rows first; `ordered_by`: the order the rows already have.
+    `sort_by`: sort the rows first.
     """
     if sort_by and table.num_rows:
         table = table.sort_by([(column, "ascending") for column in sort_by])
@@ -362,7 +359,7 @@ def write_parquet_atomic(
             compression="zstd",
             compression_level=1,
             row_group_size=256 * 1024,
-            **_encodings(table, [*sort_by, *ordered_by]),
+            **_encodings(table, sort_by),
         )
         os.replace(tmp, path)
     except BaseException:

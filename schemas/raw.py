@@ -4,9 +4,9 @@ One `DataFrameModel` per raw table gives its columns with their polars dtypes, w
 may be null, the value rules (enumerations, code formats, ranges) and the row rules that
 involve several columns of one row. Every check is named `"<column(s)>:<rule id>"` and
 carries `error="<rule id>: <reason>"`, so a failure maps back to the column and the rule it
-breaks. The table facts (key, whether it is versioned by `updated_at`, the sort order of
-the stored table) live in each model's `Config.metadata`; `raw_table_info` reads them, and
-the ingestion takes every column list and type from here.
+breaks. The table facts (key, whether it is versioned by `updated_at`) live in each model's
+`Config.metadata`; `raw_table_info` reads them, and the ingestion takes every column list
+and type from here.
 
 Uniqueness of the key is not a pandera check here: a raw snapshot legitimately repeats a key
 (versions of a mutable row, exact duplicates), so the ingestion enforces it while versioning.
@@ -155,7 +155,7 @@ class Shops(RawTable):
     _timezone = _timezone("timezone")
 
     class Config:
-        metadata = {"key": ("shop_id",), "sort_by": ("shop_id",)}
+        metadata = {"key": ("shop_id",)}
 
 
 class Accounts(RawTable):
@@ -168,7 +168,7 @@ class Accounts(RawTable):
     _region = _country("region")
 
     class Config:
-        metadata = {"key": ("account_id",), "sort_by": ("account_id",)}
+        metadata = {"key": ("account_id",)}
 
 
 class AccountBindings(RawTable):
@@ -182,11 +182,7 @@ class AccountBindings(RawTable):
     _binding_type = _enum("binding_type", BINDING_TYPES)
 
     class Config:
-        metadata = {
-            "key": ("shop_id", "account_id"),
-            "mutable": True,
-            "sort_by": ("bound_at",),
-        }
+        metadata = {"key": ("shop_id", "account_id"), "mutable": True}
 
 
 class Products(RawTable):
@@ -197,7 +193,7 @@ class Products(RawTable):
     globally_sellable: pl.Boolean
 
     class Config:
-        metadata = {"key": ("product_id",), "sort_by": ("product_id",)}
+        metadata = {"key": ("product_id",)}
 
 
 class Skus(RawTable):
@@ -208,7 +204,7 @@ class Skus(RawTable):
     _unit_price = _positive("unit_price")
 
     class Config:
-        metadata = {"key": ("sku_id",), "sort_by": ("sku_id",)}
+        metadata = {"key": ("sku_id",)}
 
 
 class LiveSessions(RawTable):
@@ -222,7 +218,7 @@ class LiveSessions(RawTable):
     _region = _country("region")
 
     class Config:
-        metadata = {"key": ("live_id",), "sort_by": ("started_at",)}
+        metadata = {"key": ("live_id",)}
 
     @pa.dataframe_check(
         name="ended_at,started_at:ended_before_started",
@@ -237,7 +233,7 @@ class LiveProducts(RawTable):
     product_id: pl.Utf8
 
     class Config:
-        metadata = {"key": ("live_id", "product_id"), "sort_by": ("live_id", "product_id")}
+        metadata = {"key": ("live_id", "product_id")}
 
 
 class Videos(RawTable):
@@ -247,7 +243,7 @@ class Videos(RawTable):
     is_shoppable: pl.Boolean
 
     class Config:
-        metadata = {"key": ("video_id",), "sort_by": ("published_at",)}
+        metadata = {"key": ("video_id",)}
 
 
 class VideoProducts(RawTable):
@@ -255,7 +251,7 @@ class VideoProducts(RawTable):
     product_id: pl.Utf8
 
     class Config:
-        metadata = {"key": ("video_id", "product_id"), "sort_by": ("video_id", "product_id")}
+        metadata = {"key": ("video_id", "product_id")}
 
 
 class Orders(RawTable):
@@ -273,8 +269,7 @@ class Orders(RawTable):
     _shipping_fee = _non_negative("shipping_fee")
 
     class Config:
-        # Unpaid orders (paid_at null) sort last, by creation time.
-        metadata = {"key": ("order_id",), "mutable": True, "sort_by": ("paid_at", "created_at")}
+        metadata = {"key": ("order_id",), "mutable": True}
 
     @pa.dataframe_check(
         name="paid_at,created_at:paid_before_created",
@@ -305,9 +300,7 @@ class OrderLines(RawTable):
     _source_id = _source_id_presence(SOURCE_TYPES_WITH_ID)
 
     class Config:
-        # Lines carry no time of their own; sorted by order they sit next to their order's
-        # other lines, and a day's lines are a range of order ids when ids follow time.
-        metadata = {"key": ("line_id",), "sort_by": ("order_id",)}
+        metadata = {"key": ("line_id",)}
 
     @pa.dataframe_check(
         name="quantity,unit_price,seller_discount,platform_discount:merchandise_negative",
@@ -338,7 +331,7 @@ class CartAdds(RawTable):
     _source_id = _source_id_presence(tuple(s for s in SOURCE_TYPES_WITH_ID if s != "cart"))
 
     class Config:
-        metadata = {"key": ("cart_add_id",), "sort_by": ("added_at",)}
+        metadata = {"key": ("cart_add_id",)}
 
 
 class Refunds(RawTable):
@@ -354,11 +347,7 @@ class Refunds(RawTable):
     _amount = _positive("amount")
 
     class Config:
-        metadata = {
-            "key": ("refund_id",),
-            "mutable": True,
-            "sort_by": ("requested_at",),
-        }
+        metadata = {"key": ("refund_id",), "mutable": True}
 
     @pa.dataframe_check(
         name="status,succeeded_at:succeeded_at_status",
@@ -387,7 +376,7 @@ class CommissionSettlements(RawTable):
     _amount = _non_negative("amount")
 
     class Config:
-        metadata = {"key": ("settlement_id",), "sort_by": ("settled_at",)}
+        metadata = {"key": ("settlement_id",)}
 
 
 class LiveRoomEvents(RawTable):
@@ -402,7 +391,7 @@ class LiveRoomEvents(RawTable):
     _viewer_country = _country("viewer_country")
 
     class Config:
-        metadata = {"key": ("event_id",), "sort_by": ("occurred_at",)}
+        metadata = {"key": ("event_id",)}
 
 
 class ProductImpressions(RawTable):
@@ -416,7 +405,7 @@ class ProductImpressions(RawTable):
     _surface = _enum("surface", SURFACES)
 
     class Config:
-        metadata = {"key": ("impression_id",), "sort_by": ("occurred_at",)}
+        metadata = {"key": ("impression_id",)}
 
 
 # Contract order: parents before the tables that reference them.
@@ -462,7 +451,6 @@ class RawTableInfo:
     nullable: frozenset[str]
     key: tuple[str, ...]
     mutable: bool  # several versions per key; the greatest updated_at wins
-    sort_by: tuple[str, ...]  # the stored table's order: its main event time first
 
     @property
     def version_column(self) -> str | None:
@@ -491,7 +479,7 @@ def _kind(dtype: pl.DataType) -> str:
 
 @cache
 def raw_table_info(table: str) -> RawTableInfo:
-    """Key, versioning, sort order and column kinds of a raw table, read from its model."""
+    """Key, versioning and column kinds of a raw table, read from its model."""
     try:
         model = RAW_MODELS[table]
     except KeyError:
@@ -507,7 +495,6 @@ def raw_table_info(table: str) -> RawTableInfo:
         nullable=frozenset(c for c in columns if schema.columns[c].nullable),
         key=tuple(meta["key"]),
         mutable=bool(meta.get("mutable", False)),
-        sort_by=tuple(meta.get("sort_by", ())),
     )
 
 

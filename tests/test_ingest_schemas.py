@@ -58,14 +58,12 @@ def test_table_facts():
     orders = raw_table_info("orders")
     assert orders.key == ("order_id",) and orders.mutable
     assert orders.version_column == "updated_at"
-    assert orders.sort_by == ("paid_at", "created_at")
     assert raw_table_info("account_bindings").key == ("shop_id", "account_id")
     assert not raw_table_info("order_lines").mutable
     assert raw_table_info("refunds").nullable == {"succeeded_at"}
     for table in RAW_TABLES:
         info = raw_table_info(table)
         assert set(info.key) <= set(info.columns)
-        assert set(info.sort_by) <= set(info.columns)
 
 
 def test_valid_frame_passes():

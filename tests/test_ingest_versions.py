@@ -269,65 +269,28 @@ def test_data_watermark_is_the_latest_instant(tmp_path):
     assert result.data_watermark == datetime(2026, 3, 5, tzinfo=UTC)
 
 
-def test_stored_snapshot_is_queryable_and_sorted(tmp_path):
+def test_stored_snapshot_keeps_the_rows_in_the_order_read(tmp_path):
+    """Files by name, rows as in each file, superseded versions left out where they were."""
     data = tmp_path / "data"
-    result = ingest_to_data_dir(write_raw_dir(tmp_path / "raw"), data)
+    raw = write_raw_dir(tmp_path / "raw", folders=("orders",), parts=2)
+    # part-0 holds O1 (first version) and O2, part-1 O1 (latest version) and O3
+    result = ingest_to_data_dir(raw, data)
     store = DataDir(data)
     con = duckdb.connect()
-    paid = con.sql(
-        f"select order_id from read_parquet('{store.raw_table_path('orders')}')"
-    ).fetchall()
-    assert [r[0] for r in paid] == ["O3", "O1", "O2"]  # by paid_at, unpaid last
     stored = con.sql(
-        f"select * from read_parquet('{store.raw_table_path('order_lines')}')"
-    ).to_arrow_table()
-    assert stored.num_rows == result.tables["order_lines"].num_rows
+        f"select order_id, paid_at from read_parquet('{store.raw_table_path('orders')}')"
+    ).fetchall()
+    assert stored == [
+        ("O2", None),
+        ("O1", datetime(2026, 3, 1, 10, 41, tzinfo=UTC)),
+        ("O3", datetime(2026, 3, 1, 9, 5, 30, 250000, tzinfo=UTC)),
+    ]
+    lines = con.sql(
+        f"select line_id from read_parquet('{store.raw_table_path('order_lines')}')"
+    ).fetchall()
+    assert [r[0] for r in lines] == [r["line_id"] for r in good_rows()["order_lines"]]
+    assert result.tables["orders"].column("order_id").to_pylist() == ["O2", "O1", "O3"]
     quarantine = con.sql(
         f"select count(*) from read_parquet('{store.raw_table_path('raw_quarantine')}')"
     ).fetchall()
     assert quarantine == [(0,)]
-
-
-@pytest.mark.parametrize("seed", range(5))
-def test_sort_table_matches_a_stable_python_sort_with_nulls_last(seed):
-    """The snapshot's order: ascending by the table's sort keys, nulls last, ties kept in
-    input order, every column and type unchanged (checked against Python's stable sort)."""
-    import random
-
-    from compass_pipeline.ingest.core import sort_table
-
-    rng = random.Random(seed)
-    instants = [datetime(2026, 3, 1, h, tzinfo=UTC) for h in range(3)] + [None]
-    schema = pa.schema(
-        [
-            ("id", pa.string()),
-            ("paid_at", pa.timestamp("us", tz="UTC")),
-            ("created_at", pa.timestamp("us", tz="UTC")),
-            ("shop", pa.string()),
-            ("amount", pa.decimal128(18, 2)),
-        ]
-    )
-    rows = [
-        {
-            "id": f"R{i}",
-            "paid_at": rng.choice(instants),
-            "created_at": rng.choice(instants[:3]),
-            "shop": rng.choice(["S2", "S1", None]),
-            "amount": Decimal(rng.randint(-500, 500)) / 100,
-        }
-        for i in range(60)
-    ]
-    table = pa.Table.from_pylist(rows, schema=schema)
-
-    def nulls_last(*columns):
-        return lambda row: tuple((row[c] is None, row[c] or 0) for c in columns)
-
-    for keys, expected in (
-        (["paid_at", "created_at"], sorted(rows, key=nulls_last("paid_at", "created_at"))),
-        (["shop"], sorted(rows, key=lambda r: (r["shop"] is None, r["shop"] or ""))),
-    ):
-        result = sort_table(table, keys)
-        assert result.schema == schema
-        assert result.to_pylist() == expected
-    ordered = sort_table(table, ["paid_at", "created_at"])
-    assert sort_table(ordered, ["paid_at", "created_at"]) is ordered  # already sorted: as is

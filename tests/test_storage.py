@@ -191,7 +191,7 @@ def test_parquet_dictionaries_only_for_few_values_statistics_only_where_ordered(
         }
     )
     path = tmp_path / "t.parquet"
-    storage.write_parquet_atomic(path, table, {"k": "v"}, ordered_by=("order_id",))
+    storage.write_parquet_atomic(path, table, {"k": "v"}, sort_by=("order_id",))
     group = pq.ParquetFile(path).metadata.row_group(0)
     chunks = {group.column(i).path_in_schema: group.column(i) for i in range(group.num_columns)}
     assert [name for name, c in chunks.items() if c.has_dictionary_page] == ["channel"]

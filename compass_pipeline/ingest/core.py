@@ -12,7 +12,9 @@ The phases, each set-based (Arrow, pandera on polars, DuckDB SQL; no loop over r
 A rejected row rejects its whole key (every version), and a row referencing a rejected key
 is rejected as `parent_quarantined`. Fail closed (the default) raises `RawDataError` when
 anything was rejected; quarantine mode returns the valid rows and the rejected ones.
-Nothing is written here: `ingest_to_data_dir` stores the result as one set.
+Nothing is written here: `ingest_to_data_dir` stores the result as one set, each table's
+rows in the order read (files by name, rows as in the file): sorting them cost 6 CPU-s of
+the 3 M-line ingestion and no query reads faster for it (see `DataDir.replace_raw_snapshot`).
 """
 
 from __future__ import annotations
@@ -212,12 +214,9 @@ def ingest_to_data_dir(
     """Ingest, then replace the stored normalized raw tables as one set (all or nothing)."""
     result = ingest_raw(raw_dir, quarantine=quarantine, progress=progress)
     _reporter(progress)("writing the normalized raw tables")
-    # The tables come sorted by `raw_table_info(t).sort_by` (see `sort_table`), so storage
-    # is not asked to sort them again.
     DataDir(data_dir).replace_raw_snapshot(
         {**result.tables, QUARANTINE_TABLE: result.quarantine},
         data_watermark=result.data_watermark,
-        ordered_by={name: raw_table_info(name).sort_by for name in result.tables},
     )
     return result
 
@@ -680,7 +679,7 @@ def _key_sql(info: RawTableInfo, alias: str = "t") -> str:
 def _result(
     con: duckdb.DuckDBPyConnection, states: dict[str, _TableState], warnings: list[str]
 ) -> IngestResult:
-    """The rows in effect, sorted for storage, and the quarantine; frees the inputs as it goes."""
+    """The rows in effect, in the order read, and the quarantine; frees the inputs as it goes."""
     quarantine_parts = [_quarantined_rows(con, state) for state in states.values()]
     quarantine = pa.concat_tables([QUARANTINE_SCHEMA.empty_table(), *quarantine_parts])
     counts = (
@@ -692,18 +691,11 @@ def _result(
     for name in states:
         con.unregister(name)
         con.unregister(f"{name}__all")
-    in_effect = {}
+    tables = {}
     for name, state in states.items():
-        in_effect[name] = state.rows_in_effect().select(list(state.info.columns))
+        tables[name] = state.rows_in_effect().select(list(state.info.columns))
         state.typed = state.typed.schema.empty_table()  # free the input
         state.masks_changed()
-    # Sorting is numpy and Arrow kernels that release the GIL: two tables at a time.
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        sorted_tables = pool.map(
-            lambda name: sort_table(in_effect.pop(name), states[name].info.sort_by),
-            list(in_effect),
-        )
-        tables = dict(zip(states, sorted_tables, strict=True))
     return IngestResult(
         tables=tables,
         quarantine=quarantine,
@@ -712,49 +704,6 @@ def _result(
         rows_rejected={name: counts.get(name, 0) for name in states},
         warnings=warnings,
     )
-
-
-def sort_table(table: pa.Table, keys: Sequence[str]) -> pa.Table:
-    """Sorted ascending by `keys`, nulls last, ties in input order; untouched if already so.
-
-    Instants sort as integers (numpy), far cheaper than Arrow's generic multi-key sort.
-    """
-    if not keys or table.num_rows < 2:
-        return table
-    columns = [table.column(k) for k in keys]
-    if all(pa.types.is_timestamp(c.type) for c in columns):
-        ticks = []
-        for c in columns:
-            values = c.cast(pa.int64()).to_numpy(zero_copy_only=False)
-            if c.null_count:
-                values = np.where(
-                    c.is_null().to_numpy(zero_copy_only=False), np.iinfo(np.int64).max, values
-                )
-            ticks.append(values)
-        if _ascending(ticks):
-            return table
-        order = np.lexsort(ticks[::-1])
-        return table.take(pa.array(order))
-    if (
-        len(columns) == 1
-        and pc.all(
-            pc.less_equal(columns[0].slice(0, table.num_rows - 1), columns[0].slice(1))
-        ).as_py()
-        and not columns[0].null_count
-    ):
-        return table
-    return table.sort_by([(k, "ascending") for k in keys])
-
-
-def _ascending(keys: list[np.ndarray]) -> bool:
-    """Whether rows are in lexicographic order of the key arrays."""
-    undecided = np.ones(len(keys[0]) - 1, dtype=bool)
-    for values in keys:
-        before, after = values[:-1], values[1:]
-        if np.any(undecided & (before > after)):
-            return False
-        undecided &= before == after
-    return True
 
 
 def _watermark(tables: dict[str, pa.Table]) -> datetime | None:
