@@ -253,7 +253,14 @@ def run_pipeline(
     _use_instance(raw_dir, data_dir)
     if quarantine:
         os.environ["COMPASS_QUARANTINE"] = "true"
+    with ExitStack() as stack:
+        # Started before this process imports Dagster, so that the two imports share the
+        # two cores instead of the worker's taking one from the ingestion.
+        worker = _worker_pool(stack, settings)
+        _run_all(settings, start, end, worker)
 
+
+def _run_all(settings: Settings, start: date, end: date, worker) -> None:
     from assets_defs.definitions import DAILY_JOB, DASHBOARD_JOB, INGEST_JOB, LIVE_LIST_JOB
 
     first_refresh = f"{start.isoformat()}T{min(settings.live_list_hours):02d}:00"
@@ -263,6 +270,7 @@ def run_pipeline(
     _execute(
         settings,
         [("ingest the raw directory and build the facts", INGEST_JOB, None, None, None)],
+        worker=worker,
         side_by_side=[
             (
                 f"LIVE list refreshes and reconciliation {first_refresh}..{last_refresh}",
@@ -342,42 +350,49 @@ def _use_instance(raw_dir: Path, data_dir: Path) -> None:
 Step = tuple[str, str, str | None, str | None, str | None]
 
 
-def _execute(settings: Settings, steps: Sequence[Step], side_by_side: Sequence[Step] = ()) -> None:
+def _execute(
+    settings: Settings,
+    steps: Sequence[Step],
+    side_by_side: Sequence[Step] = (),
+    worker: tuple | None = None,
+) -> None:
     """Run `steps` one after the other, then the `side_by_side` steps on two runners, this
-    process and a worker process, each taking the next step as soon as it is free; every
-    step is one in-process single-run backfill, printed as it starts and ends.
+    process and the `worker` process (`_worker_pool`), each taking the next step as soon as
+    it is free; every step is one in-process single-run backfill, printed as it starts and
+    ends.
 
-    The worker is started (and its imports done) while the first steps run. It is spawned,
-    not forked: a fork inherits Polars' and DuckDB's thread pools without their threads and
-    can hang. A failed step stops its runner; the other one takes the steps left, then the
-    error is raised (this process's first). Where no worker can be started, the steps run
-    one after another here, and the first failure stops them.
+    A failed step stops its runner; the other one takes the steps left, then the error is
+    raised (this process's first). Without a worker, the steps run one after another here,
+    and the first failure stops them.
     """
     numbered = list(enumerate([*steps, *side_by_side], start=1))
     total = len(numbered)
     first, rest = numbered[: len(steps)], numbered[len(steps) :]
-    with ExitStack() as stack:
-        worker_pool = _worker_pool(stack, settings) if len(rest) > 1 else None
-        runs = stack.enter_context(_Runs(settings))
+    with _Runs(settings) as runs:
         runs.run(first, total)
-        if worker_pool is None:
+        if worker is None or len(rest) < 2:
             runs.run(rest, total)
             return
-        pool, pending = worker_pool
+        pool, pending = worker
         for item in [*rest, None, None]:  # one end mark per runner
             pending.put(item)
-        worker = pool.submit(_run_pending, total)
+        worker_share = pool.submit(_run_pending, total)
         try:
             runs.run_pending(pending, total)
         finally:
-            error = worker.exception()
+            error = worker_share.exception()
         if error is not None:
             raise error
 
 
 def _worker_pool(stack: ExitStack, settings: Settings):
-    """One worker process, started now so its imports overlap the first steps, and the queue
-    it takes steps from; None (with a warning) where no worker can be started."""
+    """One worker process, started now so that its imports are done by the time it has work,
+    and the queue it takes steps from; None (with a warning) where no worker can be started.
+
+    It is spawned, not forked: a fork inherits Polars' and DuckDB's thread pools without
+    their threads and can hang. It takes the environment (directories, instance) as it is
+    when it starts.
+    """
     context = multiprocessing.get_context("spawn")
     try:
         pending = context.Queue()

@@ -183,9 +183,9 @@ class DataDir:
         `os.replace`; a reader sees either the old set or the new one, never a mix.
 
         Not sorted: raw files come a day or so at a time, so row groups already cover about
-        a day each. Sorted by event time, the 30-day LIVE refreshes ran no faster (58.7 s
-        against 50.3 s unsorted, one run per partition set; 3.4 s against 3.4 s for one
-        list refresh) and the 3 M-line ingestion spent 6 CPU-s more.
+        a day each. Sorted by event time, the 30-day LIVE refreshes ran no faster (57-59 s
+        against 50-52 s unsorted as single runs; one list refresh 3.3 s and one dashboard
+        refresh 15-17 s either way) and the 3 M-line ingestion spent 6 CPU-s more sorting.
         """
 
         def write(staging: Path, name: str) -> None:

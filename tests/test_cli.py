@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+from contextlib import ExitStack
 
 import dagster as dg
 import duckdb
@@ -83,7 +84,7 @@ def test_a_failed_side_by_side_step_stops_only_its_runner_and_fails_the_command(
     """Side-by-side steps: a failure (here, refreshes asked of a data directory without
     facts) stops the runner it happened on; the other runner takes the steps left, and the
     command fails with the step's own message once both are done."""
-    from compass_pipeline.cli import CliError, _execute, _use_instance
+    from compass_pipeline.cli import CliError, _execute, _use_instance, _worker_pool
     from compass_pipeline.config import Settings
 
     data = compass_env / "empty"
@@ -93,8 +94,12 @@ def test_a_failed_side_by_side_step_stops_only_its_runner_and_fails_the_command(
         ("dashboard", "live_dashboard_job", "2026-03-02", "2026-03-02", "dashboard"),
         ("LIVE list", "live_list_job", "2026-03-02T12:00", "2026-03-02T12:00", "live_list"),
     ]
-    with pytest.raises(CliError, match=r"step live_(list|dashboard)_modules failed"):
-        _execute(Settings.from_env(), [], side_by_side=steps)
+    settings = Settings.from_env()
+    failed = r"step live_(list|dashboard)_modules failed"
+    with ExitStack() as stack, pytest.raises(CliError, match=failed):
+        worker = _worker_pool(stack, settings)
+        assert worker is not None
+        _execute(settings, [], side_by_side=steps, worker=worker)
     with dg.DagsterInstance.from_config(str(data / ".dagster")) as instance:
         runs = instance.get_runs()
     # each runner ran one step and stopped at its failure; one step was left untaken
@@ -254,8 +259,11 @@ def test_without_a_worker_process_the_side_by_side_steps_run_one_after_another(
         ("LIVE list", "live_list_job", "2026-03-02T04:00", "2026-03-02T04:00", "live_list"),
         ("dashboard", "live_dashboard_job", "2026-03-02", "2026-03-02", "dashboard"),
     ]
-    with pytest.raises(cli.CliError, match="step live_list_modules failed"):
-        cli._execute(Settings.from_env(), [], side_by_side=steps)
+    settings = Settings.from_env()
+    with ExitStack() as stack, pytest.raises(cli.CliError, match="step live_list_modules failed"):
+        worker = cli._worker_pool(stack, settings)
+        assert worker is None
+        cli._execute(settings, [], side_by_side=steps, worker=worker)
     assert "no worker process" in caplog.text
     with dg.DagsterInstance.from_config(str(data / ".dagster")) as instance:
         assert [run.job_name for run in instance.get_runs()] == ["live_list_job"]
@@ -301,3 +309,29 @@ def test_the_console_script_runs_the_pipeline_and_leaves_nothing_behind(small_ra
     assert done.returncode == 0, done.stderr
     assert all(f"[{n}/4]" in done.stdout and "done in" in done.stdout for n in range(1, 5))
     assert "leaked" not in done.stderr, done.stderr
+
+
+def test_run_starts_its_worker_before_this_process_imports_dagster(small_raw_dir, tmp_path):
+    """The worker's imports (about 3 CPU-s) share the two cores with this process's own
+    imports instead of taking one from the ingestion: `compass run` starts it first."""
+    code = f"""
+import sys
+from datetime import date
+from pathlib import Path
+from compass_pipeline import cli
+seen = []
+cli._worker_pool = lambda stack, settings: seen.append("dagster" in sys.modules)
+cli._run_all = lambda *args: None
+cli.run_pipeline(
+    raw_dir=Path({str(small_raw_dir)!r}),
+    data_dir=Path({str(tmp_path / "data")!r}),
+    start=date(2026, 3, 2),
+    end=date(2026, 3, 2),
+)
+print(seen)
+"""
+    env = {k: v for k, v in os.environ.items() if k != "DAGSTER_HOME"}
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
+    )
+    assert done.stdout.strip() == "[False]"
