@@ -260,7 +260,8 @@ def run_pipeline(
         _run_all(settings, start, end, worker)
 
 
-def _run_all(settings: Settings, start: date, end: date, worker) -> None:
+def _run_all(settings: Settings, start: date, end: date, worker: tuple | None) -> None:
+    """`compass run`'s four steps, the last three side by side on this process and `worker`."""
     from assets_defs.definitions import DAILY_JOB, DASHBOARD_JOB, INGEST_JOB, LIVE_LIST_JOB
 
     first_refresh = f"{start.isoformat()}T{min(settings.live_list_hours):02d}:00"
