@@ -99,12 +99,15 @@ def build_facts(data_dir: Path, settings: Settings) -> dict[str, int]:
     return counts
 
 
-def _batches(path: Path, rows: int = 2_000_000):
+def _batches(path: Path, rows: int = 262_144):
     """A Parquet file as Arrow tables of whole row groups, each of at most `rows` rows (or
     one row group), for bounded-memory validation.
 
     Whole row groups are decoded on all cores and kept as they are; `iter_batches` re-cuts
     them into batches and took 3.2 s against 1.0 s for the 2.8 M rows of `line_facts`.
+    One row group of `copy_query_to_parquet` at a time, the memory a batch frees is reused
+    by the next: batches of 2 M rows took fresh pages every time (validating `line_facts`:
+    457 k page faults against 85 k, 3.9 CPU-s against 3.3).
     """
     parquet = pq.ParquetFile(path)
     if parquet.metadata.num_rows == 0:
