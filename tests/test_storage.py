@@ -172,6 +172,12 @@ def test_fact_validation_batches_are_whole_row_groups_within_the_cap(tmp_path):
     assert pa.concat_tables(batches).equals(table)
     # a row group larger than the cap is one batch of its own
     assert [b.num_rows for b in _batches(path, rows=5)] == [10] * 9 + [5]
+    # by default, one row group of the facts' writer per batch (its freed memory is reused)
+    facts = tmp_path / "facts.parquet"
+    storage.copy_query_to_parquet(
+        duckdb.connect(), "select range as n from range(600000)", None, facts, table.schema, {}
+    )
+    assert [b.num_rows for b in _batches(facts)] == [262_144, 262_144, 75_712]
     pq.write_table(table.slice(0, 0), path)
     (empty,) = list(_batches(path))
     assert empty.num_rows == 0 and empty.schema.names == ["n"]
