@@ -22,7 +22,7 @@ import pyarrow.parquet as pq
 from compass_pipeline import catalog
 from compass_pipeline.config import Settings
 from compass_pipeline.registry import LIVE_LIST, STAT_DATE, OutputSpec
-from compass_pipeline.storage import DataDir, connect, sql_literal
+from compass_pipeline.storage import ROW_GROUP_ROWS, DataDir, connect, sql_literal
 
 log = logging.getLogger("compass_pipeline")
 
@@ -99,7 +99,7 @@ def build_facts(data_dir: Path, settings: Settings) -> dict[str, int]:
     return counts
 
 
-def _batches(path: Path, rows: int = 262_144):
+def _batches(path: Path, rows: int = ROW_GROUP_ROWS):
     """A Parquet file as Arrow tables of whole row groups, each of at most `rows` rows (or
     one row group), for bounded-memory validation.
 

@@ -41,6 +41,8 @@ CATALOG_FILE = "compass.duckdb"
 RAW_LINK = "raw"
 META_PREFIX = "compass."
 UNPARTITIONED = "data"
+# Rows per Parquet row group of every file this module writes (readers batch by it).
+ROW_GROUP_ROWS = 262_144
 
 
 @dataclass(frozen=True)
@@ -320,7 +322,7 @@ def copy_query_to_parquet(
         try:
             con.execute(
                 f"copy (select {columns} from ({query})) to {sql_literal(str(tmp))} "
-                f"(format parquet, compression zstd, row_group_size 262144, "
+                f"(format parquet, compression zstd, row_group_size {ROW_GROUP_ROWS}, "
                 f"string_dictionary_page_size_limit {STRING_DICTIONARY_LIMIT}, "
                 f"kv_metadata {{{kv}}})",
                 dict(params) if params else None,
@@ -358,7 +360,7 @@ def write_parquet_atomic(
             tmp,
             compression="zstd",
             compression_level=1,
-            row_group_size=256 * 1024,
+            row_group_size=ROW_GROUP_ROWS,
             **_encodings(table, sort_by),
         )
         os.replace(tmp, path)
