@@ -290,11 +290,6 @@ class DataDir:
 
 
 # helpers ---------------------------------------------------------------------------
-# A string column keeps its dictionary only while the dictionary stays under 64 KiB: a
-# few-valued column (channel, shop) keeps it, an id column drops it early instead of after
-# 1 MiB. On the 2.8 M line facts: 7.5-7.9 CPU-s of writing against 9.5, 89 MB against 87.
-# The cost: over 30 days `live_id` goes plain, and the LIVE list reads it 7% slower.
-STRING_DICTIONARY_LIMIT = 64 * 1024
 
 
 def copy_query_to_parquet(
@@ -305,34 +300,60 @@ def copy_query_to_parquet(
     schema: pa.Schema,
     metadata: Mapping[str, str],
     *,
-    validate: Callable[[Path], None] | None = None,
+    validate: Callable[[pa.Table], None] | None = None,
     ordered: bool = True,
 ) -> None:
-    """Stream a query's result, cast to `schema`, into `path` via a temporary file in the same
-    folder: DuckDB writes it without holding the result in memory; `validate(tmp)` raises to
-    reject it before it is moved into place. `ordered=False` (a query without ORDER BY) lets
-    DuckDB write rows as they come instead of buffering them back into the scan's order."""
+    """Stream a query's result, cast to `schema`, into `path` one row group at a time, via a
+    temporary file in the same folder; the result never sits in memory whole.
+
+    `validate(rows)` sees every row group as an Arrow table before it is written and raises
+    to reject the whole file: checking the rows on their way out of DuckDB spares decoding
+    the file again (on the 2.8 M line facts, 16.5-18.8 CPU-s against 19.5-21.8 for writing
+    with DuckDB and validating the file read back). A writer thread encodes one row group
+    while the next is validated. `ordered=False` (a query without ORDER BY) lets DuckDB
+    hand rows over as they come instead of buffering them back into the scan's order.
+    """
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
     columns = ", ".join(
         f"cast({_ident(f.name)} as {_duckdb_type(f.type)}) as {_ident(f.name)}" for f in schema
     )
-    kv = ", ".join(f"{sql_literal(k)}: {sql_literal(v)}" for k, v in metadata.items())
+    schema = schema.with_metadata(
+        {**(schema.metadata or {}), **{k.encode(): v.encode() for k, v in metadata.items()}}
+    )
+    writer: pq.ParquetWriter | None = None
     try:
         con.execute(f"set preserve_insertion_order = {str(ordered).lower()}")
         try:
-            con.execute(
-                f"copy (select {columns} from ({query})) to {sql_literal(str(tmp))} "
-                f"(format parquet, compression zstd, row_group_size {ROW_GROUP_ROWS}, "
-                f"string_dictionary_page_size_limit {STRING_DICTIONARY_LIMIT}, "
-                f"kv_metadata {{{kv}}})",
-                dict(params) if params else None,
-            )
+            relation = con.sql(f"select {columns} from ({query})", params=params or None)
+            # the reader is closed on the way out: the connection can run its next statement
+            with (
+                relation.to_arrow_reader(ROW_GROUP_ROWS) as batches,
+                ThreadPoolExecutor(max_workers=1) as encoder,
+            ):
+                pending = None
+                for batch in batches:
+                    rows = pa.Table.from_batches([batch]).cast(schema)
+                    if validate is not None:
+                        validate(rows)
+                    if writer is None:
+                        writer = pq.ParquetWriter(tmp, schema, **_writer_options(rows))
+                    if pending is not None:
+                        pending.result()
+                    pending = encoder.submit(writer.write_table, rows, ROW_GROUP_ROWS)
+                if pending is not None:
+                    pending.result()
         finally:
             con.execute("reset preserve_insertion_order")
-        if validate is not None:
-            validate(tmp)
+        if writer is None:
+            empty = schema.empty_table()
+            if validate is not None:
+                validate(empty)
+            writer = pq.ParquetWriter(tmp, schema, **_writer_options(empty))
+        writer.close()
         os.replace(tmp, path)
     except BaseException:
+        if writer is not None:
+            writer.close()
         tmp.unlink(missing_ok=True)
         raise
 
@@ -355,18 +376,16 @@ def write_parquet_atomic(
     table = table.replace_schema_metadata(schema_meta)
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
     try:
-        pq.write_table(
-            table,
-            tmp,
-            compression="zstd",
-            compression_level=1,
-            row_group_size=ROW_GROUP_ROWS,
-            **_encodings(table, sort_by),
-        )
+        pq.write_table(table, tmp, row_group_size=ROW_GROUP_ROWS, **_writer_options(table, sort_by))
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def _writer_options(sample: pa.Table, order: Sequence[str] = ()) -> dict:
+    """How this module writes Parquet: zstd level 1, encodings chosen on `sample`."""
+    return {"compression": "zstd", "compression_level": 1, **_encodings(sample, order)}
 
 
 def _encodings(table: pa.Table, order: Sequence[str], sample_rows: int = 65_536) -> dict:

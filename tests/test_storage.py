@@ -161,26 +161,73 @@ def test_copied_query_keeps_every_row_and_restores_the_order_setting(tmp_path, o
     assert con.execute("select current_setting('preserve_insertion_order')").fetchone() == (True,)
 
 
-def test_fact_validation_batches_are_whole_row_groups_within_the_cap(tmp_path):
-    from compass_pipeline.pipeline import _batches
-
-    table = pa.table({"n": pa.array(range(95), pa.int64())})
-    path = tmp_path / "f.parquet"
-    pq.write_table(table, path, row_group_size=10)
-    batches = list(_batches(path, rows=25))
-    assert [b.num_rows for b in batches] == [20, 20, 20, 20, 15]
-    assert pa.concat_tables(batches).equals(table)
-    # a row group larger than the cap is one batch of its own
-    assert [b.num_rows for b in _batches(path, rows=5)] == [10] * 9 + [5]
-    # by default, one row group of the facts' writer per batch (its freed memory is reused)
-    facts = tmp_path / "facts.parquet"
+def test_copied_query_is_validated_one_row_group_at_a_time_before_it_is_written(tmp_path):
+    """Every row group reaches `validate` as an Arrow table of the asset's schema, and the
+    file holds exactly those row groups."""
+    path = tmp_path / "facts.parquet"
+    schema = pa.schema([("n", pa.int64())])
+    seen: list[pa.Table] = []
     storage.copy_query_to_parquet(
-        duckdb.connect(), "select range as n from range(600000)", None, facts, table.schema, {}
+        duckdb.connect(),
+        "select range as n from range(600000)",
+        None,
+        path,
+        schema,
+        {"k": "v"},
+        validate=seen.append,
     )
-    assert [b.num_rows for b in _batches(facts)] == [262_144, 262_144, 75_712]
-    pq.write_table(table.slice(0, 0), path)
-    (empty,) = list(_batches(path))
-    assert empty.num_rows == 0 and empty.schema.names == ["n"]
+    assert [t.num_rows for t in seen] == [262_144, 262_144, 75_712]
+    assert all(t.schema.equals(schema) for t in seen)
+    stored = pq.ParquetFile(path)
+    sizes = [stored.metadata.row_group(i).num_rows for i in range(stored.metadata.num_row_groups)]
+    assert sizes == [262_144, 262_144, 75_712]
+    assert pq.read_table(path)["n"].to_pylist() == list(range(600000))
+    assert stored.schema_arrow.metadata[b"k"] == b"v"
+
+
+def test_copied_query_rejected_by_validation_leaves_the_stored_file_as_it_was(tmp_path):
+    path = tmp_path / "facts.parquet"
+    schema = pa.schema([("n", pa.int64())])
+    pq.write_table(pa.table({"n": [7]}), path)
+    seen = []
+
+    def reject_the_second(rows: pa.Table) -> None:
+        seen.append(rows.num_rows)
+        if len(seen) == 2:
+            raise ValueError("bad row group")
+
+    with pytest.raises(ValueError, match="bad row group"):
+        storage.copy_query_to_parquet(
+            duckdb.connect(),
+            "select range as n from range(600000)",
+            None,
+            path,
+            schema,
+            {},
+            validate=reject_the_second,
+        )
+    assert seen == [262_144, 262_144]
+    assert pq.read_table(path)["n"].to_pylist() == [7]
+    assert [p.name for p in tmp_path.iterdir()] == ["facts.parquet"]
+
+
+def test_copied_empty_query_is_validated_and_stored_with_its_schema(tmp_path):
+    path = tmp_path / "facts.parquet"
+    schema = pa.schema([("n", pa.int64()), ("s", pa.string())])
+    seen: list[pa.Table] = []
+    storage.copy_query_to_parquet(
+        duckdb.connect(),
+        "select range as n, 'x' as s from range(0)",
+        None,
+        path,
+        schema,
+        {},
+        validate=seen.append,
+    )
+    assert [t.num_rows for t in seen] == [0]
+    assert seen[0].schema.equals(schema)
+    stored = pq.read_table(path)
+    assert stored.num_rows == 0 and stored.schema.names == ["n", "s"]
 
 
 def test_parquet_dictionaries_only_for_few_values_statistics_only_where_ordered(tmp_path):
@@ -217,9 +264,9 @@ def test_arrow_allocates_from_the_c_library_unless_the_user_chooses(chosen, expe
 
 
 def test_streamed_query_keeps_dictionaries_of_few_valued_strings_only(tmp_path):
-    """Through DuckDB: a product id of 10 000 values (~140 KB of dictionary, each value
-    repeated ten times) overflows the 64 KiB string dictionary and is stored plain; a
-    two-valued column keeps its dictionary."""
+    """Through DuckDB: a product id of 10 000 values (each repeated ten times: more than
+    one in eight rows of the sample distinct) is stored plain; a two-valued column keeps
+    its dictionary."""
     schema = pa.schema([("product_id", pa.string()), ("channel", pa.string())])
     query = (
         "select 'P' || lpad((i % 10000)::varchar, 12, '0') as product_id, "
