@@ -51,7 +51,7 @@ def load_unchecked(raw: Path, data: Path) -> int:
 
     Benchmark set-up only, for data too large for the ingestion's memory: the simulator's
     output is valid by construction; each table's rows in effect (latest `updated_at` per
-    key) are cast to the contract's types and streamed by DuckDB into the snapshot.
+    key) are cast to the contract's types and streamed from DuckDB into the snapshot.
     """
     import pyarrow.parquet as pq
 
