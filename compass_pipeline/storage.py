@@ -157,13 +157,14 @@ class DataDir:
         schema: pa.Schema,
         *,
         data_watermark: datetime | None = None,
-        validate: Callable[[Path], None] | None = None,
+        validate: Callable[[pa.Table], None] | None = None,
         ordered: bool = True,
     ) -> Path:
         """Stream a query's result into one partition, without holding it in memory.
 
-        The result is cast to the asset's schema, written to a temporary file, validated
-        there (`validate(path)` raises to reject it) and only then moved into place.
+        The result is cast to the asset's schema and written to a temporary file a row group
+        at a time, each validated first (`validate(rows)` raises to reject the whole file);
+        only a complete file is moved into place.
         """
         path = self.partition_path(asset, partition_key)
         path.parent.mkdir(parents=True, exist_ok=True)
