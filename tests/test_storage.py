@@ -161,21 +161,20 @@ def test_copied_query_keeps_every_row_and_restores_the_order_setting(tmp_path, o
     assert con.execute("select current_setting('preserve_insertion_order')").fetchone() == (True,)
 
 
+def _copy_validated(path, query, schema, validate, metadata=None):
+    """`copy_query_to_parquet` on a fresh connection, every row group shown to `validate`."""
+    storage.copy_query_to_parquet(
+        duckdb.connect(), query, None, path, schema, metadata or {}, validate=validate
+    )
+
+
 def test_copied_query_is_validated_one_row_group_at_a_time_before_it_is_written(tmp_path):
     """Every row group reaches `validate` as an Arrow table of the asset's schema, and the
     file holds exactly those row groups."""
     path = tmp_path / "facts.parquet"
     schema = pa.schema([("n", pa.int64())])
     seen: list[pa.Table] = []
-    storage.copy_query_to_parquet(
-        duckdb.connect(),
-        "select range as n from range(600000)",
-        None,
-        path,
-        schema,
-        {"k": "v"},
-        validate=seen.append,
-    )
+    _copy_validated(path, "select range as n from range(600000)", schema, seen.append, {"k": "v"})
     assert [t.num_rows for t in seen] == [262_144, 262_144, 75_712]
     assert all(t.schema.equals(schema) for t in seen)
     stored = pq.ParquetFile(path)
@@ -197,15 +196,7 @@ def test_copied_query_rejected_by_validation_leaves_the_stored_file_as_it_was(tm
             raise ValueError("bad row group")
 
     with pytest.raises(ValueError, match="bad row group"):
-        storage.copy_query_to_parquet(
-            duckdb.connect(),
-            "select range as n from range(600000)",
-            None,
-            path,
-            schema,
-            {},
-            validate=reject_the_second,
-        )
+        _copy_validated(path, "select range as n from range(600000)", schema, reject_the_second)
     assert seen == [262_144, 262_144]
     assert pq.read_table(path)["n"].to_pylist() == [7]
     assert [p.name for p in tmp_path.iterdir()] == ["facts.parquet"]
@@ -215,15 +206,7 @@ def test_copied_empty_query_is_validated_and_stored_with_its_schema(tmp_path):
     path = tmp_path / "facts.parquet"
     schema = pa.schema([("n", pa.int64()), ("s", pa.string())])
     seen: list[pa.Table] = []
-    storage.copy_query_to_parquet(
-        duckdb.connect(),
-        "select range as n, 'x' as s from range(0)",
-        None,
-        path,
-        schema,
-        {},
-        validate=seen.append,
-    )
+    _copy_validated(path, "select range as n, 'x' as s from range(0)", schema, seen.append)
     assert [t.num_rows for t in seen] == [0]
     assert seen[0].schema.equals(schema)
     stored = pq.read_table(path)
