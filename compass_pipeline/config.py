@@ -16,6 +16,7 @@ DEFAULT_LIVE_LIST_HOURS = (4, 12, 20)
 DEFAULT_PARTITIONS_START = date(2026, 3, 1)
 DEFAULT_RAW_DIR = Path("compass_raw")
 DEFAULT_DATA_DIR = Path("compass_data")
+DUCKDB_THREADS_VARIABLE = "COMPASS_DUCKDB_THREADS"
 
 
 class ConfigError(ValueError):
@@ -68,3 +69,16 @@ def default_raw_dir() -> Path:
 
 def default_data_dir() -> Path:
     return Path(os.environ.get("COMPASS_DATA_DIR", DEFAULT_DATA_DIR)).resolve()
+
+
+def duckdb_threads() -> int | None:
+    """`COMPASS_DUCKDB_THREADS`, the threads of each compute step's connection; None (unset):
+    DuckDB's own default, one per core."""
+    text = os.environ.get(DUCKDB_THREADS_VARIABLE, "").strip()
+    if not text:
+        return None
+    if not text.isdigit() or int(text) < 1:
+        raise ConfigError(
+            f"{DUCKDB_THREADS_VARIABLE}={text!r}: expected a whole number of threads, at least 1"
+        )
+    return int(text)

@@ -192,10 +192,11 @@ def materialize_partitions(
     started = time.perf_counter()
     tables = kind.compute(con, names, values, settings, watermark)
     log.info(
-        "%s: %d partitions computed in %.1fs",
+        "%s: %d partitions computed in %.1fs on %s DuckDB thread(s)",
         ", ".join(names),
         len(values),
         time.perf_counter() - started,
+        con.sql("select current_setting('threads')").fetchall()[0][0],
     )
     results = []
     for spec in specs:

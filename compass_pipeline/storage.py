@@ -37,6 +37,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from compass_pipeline.config import duckdb_threads
+
 CATALOG_FILE = "compass.duckdb"
 RAW_LINK = "raw"
 META_PREFIX = "compass."
@@ -65,13 +67,15 @@ def connect(threads: int | None = None) -> duckdb.DuckDBPyConnection:
 
     Each compute step opens its own, so parallel runs never contend for a database lock.
     Its memory is capped (`COMPASS_DUCKDB_MEMORY_LIMIT`, default `default_memory_limit()`)
-    so that large joins spill to disk instead of growing past what the machine has.
+    so that large joins spill to disk instead of growing past what the machine has. It
+    computes on `threads` threads, else `duckdb_threads()`.
     """
     con = duckdb.connect()
     con.execute("set TimeZone = 'UTC'")
     con.execute("set enable_progress_bar = false")
     limit = os.environ.get("COMPASS_DUCKDB_MEMORY_LIMIT") or default_memory_limit()
     con.execute("set memory_limit = $limit", {"limit": limit})
+    threads = threads or duckdb_threads()
     if threads:
         con.execute(f"set threads = {int(threads)}")
     return con

@@ -31,6 +31,7 @@ def compass_env(monkeypatch, tmp_path):
         "COMPASS_QUARANTINE",
         "COMPASS_LIVE_LIST_HOURS",
         "COMPASS_PARTITIONS_START",
+        "COMPASS_DUCKDB_THREADS",
         "DAGSTER_HOME",
     ):
         monkeypatch.delenv(name, raising=False)

@@ -28,7 +28,8 @@ def test_run_materializes_the_range_and_records_runs_in_the_persistent_instance(
     small_raw_dir, compass_env, capfd
 ):
     """The ingestion and facts first, then the marts of the three partition sets two at a
-    time (this process and a worker process, whose progress shares the terminal)."""
+    time (this process and a worker process, whose progress shares the terminal), each
+    runner's queries on half the cores."""
     data = compass_env / "data"
     code = main(
         [
@@ -45,6 +46,11 @@ def test_run_materializes_the_range_and_records_runs_in_the_persistent_instance(
     )
     out = capfd.readouterr().out
     assert code == 0, out
+    computed = [line for line in out.splitlines() if "partitions computed in" in line]
+    assert len(computed) == 5, out  # three sets: 2 + 1 (daily), 1 + 1 (list), 1 (dashboard)
+    half = max(1, len(os.sched_getaffinity(0)) // 2)
+    assert all(line.endswith(f"on {half} DuckDB thread(s)") for line in computed), computed
+    assert "COMPASS_DUCKDB_THREADS" not in os.environ  # this process's setting is restored
     for step in (
         "[1/4] ingest the raw directory and build the facts done in",
         "[2/4] LIVE list refreshes and reconciliation 2026-03-02T04:00..2026-03-03T20:00 done in",
@@ -192,6 +198,9 @@ def test_backfill_materializes_a_sub_day_range_of_refreshes_over_the_stored_fact
     out = capsys.readouterr().out
     assert code == 0, out
     assert "2 LIVE-list refreshes 2026-03-03T04:00..2026-03-03T12:00 done in" in out
+    # one run at a time: DuckDB's own default, a thread per core
+    every_core = duckdb.connect().sql("select current_setting('threads')").fetchall()[0][0]
+    assert f"on {every_core} DuckDB thread(s)" in out
     assert (data / "raw").resolve() == snapshot  # no re-ingestion
     con = duckdb.connect(str(data / "compass.duckdb"), read_only=True)
     keys = con.execute(
@@ -214,6 +223,30 @@ def test_backfill_materializes_a_sub_day_range_of_refreshes_over_the_stored_fact
             "creator_live_snapshot",
             "reconciliation_live",
         }
+
+
+def test_a_set_duckdb_threads_is_every_runner_s_share(compass_env, monkeypatch):
+    """`compass run`'s two runners take half the cores each, unless COMPASS_DUCKDB_THREADS
+    says otherwise; the setting is this process's only while the runners run."""
+    from compass_pipeline.cli import _duckdb_threads, _runner_threads
+
+    assert _runner_threads() == max(1, len(os.sched_getaffinity(0)) // 2)
+    monkeypatch.setenv("COMPASS_DUCKDB_THREADS", "3")
+    assert _runner_threads() == 3
+    with _duckdb_threads(1):
+        assert os.environ["COMPASS_DUCKDB_THREADS"] == "1"
+    assert os.environ["COMPASS_DUCKDB_THREADS"] == "3"
+
+
+def test_run_with_a_bad_duckdb_threads_setting_fails_before_any_run(
+    small_raw_dir, compass_env, monkeypatch, capsys
+):
+    monkeypatch.setenv("COMPASS_DUCKDB_THREADS", "all")
+    data = compass_env / "data"
+    args = ["run", "--raw", str(small_raw_dir), "--data", str(data), "--start", "2026-03-02"]
+    assert main([*args, "--end", "2026-03-02"]) == 2
+    assert "configuration error: COMPASS_DUCKDB_THREADS='all'" in capsys.readouterr().err
+    assert not data.exists()
 
 
 def test_backfill_rejects_a_key_that_is_not_a_partition(small_raw_dir, compass_env, capsys):

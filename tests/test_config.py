@@ -4,7 +4,8 @@ from datetime import date
 
 import pytest
 
-from compass_pipeline.config import ConfigError, Settings
+from compass_pipeline.config import ConfigError, Settings, duckdb_threads
+from compass_pipeline.storage import connect
 
 
 def test_defaults_are_the_platform_cadence():
@@ -33,3 +34,25 @@ def test_hours_and_start_come_from_the_environment():
 def test_bad_settings_name_the_variable(env, message):
     with pytest.raises(ConfigError, match=message):
         Settings.from_env(env)
+
+
+def test_each_connection_computes_on_the_duckdb_threads_set(monkeypatch):
+    monkeypatch.delenv("COMPASS_DUCKDB_THREADS", raising=False)
+    assert duckdb_threads() is None
+    monkeypatch.setenv("COMPASS_DUCKDB_THREADS", " 3 ")
+    assert duckdb_threads() == 3
+
+    def threads(con) -> int:
+        return int(con.sql("select current_setting('threads')").fetchall()[0][0])
+
+    assert threads(connect()) == 3
+    assert threads(connect(threads=1)) == 1  # a caller's own choice wins
+
+
+@pytest.mark.parametrize("text", ["0", "-2", "two", "1.5"])
+def test_a_bad_duckdb_threads_setting_names_the_variable(monkeypatch, text):
+    monkeypatch.setenv("COMPASS_DUCKDB_THREADS", text)
+    with pytest.raises(ConfigError, match=r"COMPASS_DUCKDB_THREADS=.*at least 1"):
+        duckdb_threads()
+    with pytest.raises(ConfigError, match="COMPASS_DUCKDB_THREADS"):
+        connect()
