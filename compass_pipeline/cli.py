@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import atexit
+import json
 import logging
 import multiprocessing
 import os
@@ -40,8 +41,16 @@ INSTANCE_YAML = """\
 # backfill); the ingestion and facts steps share the pool `compass_snapshot`, limited to one
 # at a time, because they replace the one stored raw snapshot. A second run starts at once
 # and its ingestion waits for the pool inside the run (op_granularity_run_buffer), instead
-# of the whole run waiting in the queue. For production, point `storage` at PostgreSQL (see
-# the README).
+# of the whole run waiting in the queue. `storage` is Dagster's SQLite storage in this folder
+# (assets_defs/instance.py says what it changes; `base_dir` is this folder when the file was
+# written: change it if the folder moves); for production, point it at PostgreSQL (see the
+# README).
+storage:
+  custom:
+    module: assets_defs.instance
+    class: CompassSqliteStorage
+    config:
+      base_dir: {home}
 telemetry:
   enabled: false
 concurrency:
@@ -216,7 +225,8 @@ def ensure_instance(home: Path) -> Path:
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
     if not config.exists():
-        config.write_text(INSTANCE_YAML)
+        # a JSON string is a YAML string, whatever the path holds
+        config.write_text(INSTANCE_YAML.replace("{home}", json.dumps(str(home.resolve()))))
     return home
 
 

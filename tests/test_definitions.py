@@ -204,3 +204,51 @@ def test_a_forked_process_opens_its_own_held_sqlite_connections(tmp_path, monkey
     assert held._inherited == parents
     assert len(held._held) == 1 and list(held._held.values()) != parents
     assert held._held_by_pid == os.getpid()
+
+
+@dg.asset(partitions_def=dg.StaticPartitionsDefinition(["a", "b"]))
+def _tiny() -> None:
+    """Two partitions, a materialization event each."""
+
+
+def test_the_instance_storage_makes_one_engine_per_database_on_dagster_s_own_files(tmp_path):
+    """The instance `compass` writes stores runs and events through one SQLAlchemy engine
+    per database file (Dagster's makes one per statement), in Dagster's files: the stock
+    storage reads the same runs and materializations back."""
+    from assets_defs.instance import CompassSqliteStorage
+    from compass_pipeline.cli import ensure_instance
+
+    home = ensure_instance(tmp_path / "home with 'quotes'")
+    with dg.DagsterInstance.from_config(str(home)) as instance:  # no DAGSTER_HOME needed
+        assert isinstance(instance.get_ref().storage, CompassSqliteStorage)
+        for partition in ("a", "b"):
+            assert dg.materialize([_tiny], instance=instance, partition_key=partition).success
+        events, runs = instance.event_log_storage, instance.run_storage
+        engines = set()
+        for _ in range(2):
+            with events.index_connection() as index, runs.connect() as run:
+                engines |= {index.engine, run.engine}
+        assert len(engines) == 2
+        run_ids = {run.run_id for run in instance.get_runs()}
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")  # Dagster's default
+    with dg.DagsterInstance.from_config(str(home)) as stock:
+        assert type(stock.event_log_storage).__name__ == "SqliteEventLogStorage"
+        assert {run.run_id for run in stock.get_runs()} == run_ids
+        assert stock.get_materialized_partitions(dg.AssetKey("_tiny")) == {"a", "b"}
+
+
+def test_the_instance_storage_keeps_the_engines_of_the_latest_run_databases_only(
+    tmp_path, monkeypatch
+):
+    """A long-lived process (the UI) reads many runs' databases: the engines of the latest
+    `HELD_OPEN_LIMIT` are kept, the others disposed of."""
+    from assets_defs import instance as storage_module
+    from compass_pipeline.cli import ensure_instance
+
+    monkeypatch.setattr(storage_module, "HELD_OPEN_LIMIT", 3)
+    with dg.DagsterInstance.from_config(str(ensure_instance(tmp_path / "home"))) as instance:
+        events = instance.event_log_storage
+        for shard in ("run1", "run2", "run3", "run4", "index", "run5"):
+            with events.run_connection(shard) as conn:
+                conn.exec_driver_sql("select 1")
+        assert list(events._engines) == ["run4", "index", "run5"]
