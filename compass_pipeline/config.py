@@ -77,7 +77,7 @@ def duckdb_threads() -> int | None:
     text = os.environ.get(DUCKDB_THREADS_VARIABLE, "").strip()
     if not text:
         return None
-    if not text.isdigit() or int(text) < 1:
+    if not (text.isascii() and text.isdigit()) or int(text) < 1:
         raise ConfigError(
             f"{DUCKDB_THREADS_VARIABLE}={text!r}: expected a whole number of threads, at least 1"
         )

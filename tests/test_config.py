@@ -49,7 +49,7 @@ def test_each_connection_computes_on_the_duckdb_threads_set(monkeypatch):
     assert threads(connect(threads=1)) == 1  # a caller's own choice wins
 
 
-@pytest.mark.parametrize("text", ["0", "-2", "two", "1.5"])
+@pytest.mark.parametrize("text", ["0", "-2", "two", "1.5", "²"])
 def test_a_bad_duckdb_threads_setting_names_the_variable(monkeypatch, text):
     monkeypatch.setenv("COMPASS_DUCKDB_THREADS", text)
     with pytest.raises(ConfigError, match=r"COMPASS_DUCKDB_THREADS=.*at least 1"):
