@@ -409,7 +409,7 @@ def _version(con: duckdb.DuckDBPyConnection, state: _TableState, key_hashes: np.
     keys = ", ".join(_q(k) for k in info.key)
     if info.mutable:
         version = _q(info.version_column)
-        rows = state.typed.take(pa.array(candidates))
+        rows = state.typed.select([*info.key, info.version_column, RID]).take(pa.array(candidates))
         latest = _arrow_of(
             con,
             rows,
