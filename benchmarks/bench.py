@@ -3,7 +3,9 @@
     python benchmarks/bench.py --scale 1000000 --days 3 [--stages simulate,ingest,...]
 
 Each stage runs in its own child process, so its peak memory (max RSS) is its own.
-Prints one line per stage: seconds, order lines per second, peak RSS; and a JSON summary.
+Prints one line per stage: seconds, order lines per second, CPU seconds (user and system,
+all threads and child processes: over the seconds, how many cores the stage kept busy),
+peak RSS; and a JSON summary.
 Work files go to --work (default: a temporary folder, removed afterwards).
 
 The `live` stage computes every LIVE-list and dashboard refresh of the simulated days twice:
@@ -115,7 +117,7 @@ def _stage(name: str, work: Path, days: int, scale: int, seed: int) -> dict:
     """Run one stage in this process; return what it measured."""
     raw, data = work / "raw", work / "data"
     start = date(2026, 3, 1)
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), _cpu_seconds()
     extra: dict = {}
     if name == "simulate":
         from compass_pipeline.simulate import simulate
@@ -220,12 +222,28 @@ def _stage(name: str, work: Path, days: int, scale: int, seed: int) -> dict:
     else:
         raise SystemExit(f"unknown stage {name}")
     seconds = time.perf_counter() - started
+    cpu_seconds = _cpu_seconds() - cpu_started
     peak_kib = max(
         resource.getrusage(who).ru_maxrss
         for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
     )
     peak_mib = peak_kib / 1024  # Linux: KiB
-    return {"stage": name, "seconds": seconds, "peak_rss_mib": round(peak_mib, 1), **extra}
+    return {
+        "stage": name,
+        "seconds": seconds,
+        "cpu_seconds": round(cpu_seconds, 2),
+        "peak_rss_mib": round(peak_mib, 1),
+        **extra,
+    }
+
+
+def _cpu_seconds() -> float:
+    """User and system CPU time of this process and the children it has waited for (the
+    `end_to_end` stage's `compass run` and its worker)."""
+    return sum(
+        usage.ru_utime + usage.ru_stime
+        for usage in map(resource.getrusage, (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+    )
 
 
 def main() -> None:
@@ -275,7 +293,7 @@ def main() -> None:
             summary.append(result)
             print(
                 f"{stage:<10} {result['seconds']:8.2f} s  {result['lines_per_s']:>12,} lines/s  "
-                f"peak RSS {result['peak_rss_mib']:,.0f} MiB"
+                f"CPU {result['cpu_seconds']:7.1f} s  peak RSS {result['peak_rss_mib']:,.0f} MiB"
             )
     finally:
         if not args.work:
