@@ -40,12 +40,15 @@ class PartitionResult:
     message: str = ""
 
 
-def ingest(raw_dir: Path, data_dir: Path, *, quarantine: bool = False):
-    """Ingest the raw directory into the data directory, then refresh the catalog."""
+def ingest(raw_dir: Path, data_dir: Path, *, quarantine: bool = False, rebuild: bool = False):
+    """Ingest what is new in the landing zone (every file with `rebuild`) into the data
+    directory, then refresh the catalog."""
     from compass_pipeline.ingest import ingest_to_data_dir
 
     started = time.perf_counter()
-    result = ingest_to_data_dir(raw_dir, data_dir, quarantine=quarantine, progress=log.info)
+    result = ingest_to_data_dir(
+        raw_dir, data_dir, quarantine=quarantine, rebuild=rebuild, progress=log.info
+    )
     catalog.refresh_catalog(DataDir(data_dir))
     log.info("ingested %s in %.1fs", raw_dir, time.perf_counter() - started)
     return result

@@ -41,6 +41,7 @@ from compass_pipeline.config import duckdb_threads
 
 CATALOG_FILE = "compass.duckdb"
 RAW_LINK = "raw"
+RAW_SIDE = "_ingest"  # in a raw snapshot: what the next ingestion needs beside the tables
 META_PREFIX = "compass."
 UNPARTITIONED = "data"
 # Rows per Parquet row group of every file this module writes (readers batch by it).
@@ -178,13 +179,34 @@ class DataDir:
         )
         return path
 
+    def raw_snapshot_id(self) -> str | None:
+        """The name of the raw snapshot folder in use: it changes with every ingestion that
+        stores something."""
+        return self.raw_dir.resolve().name if self.has_raw_snapshot() else None
+
+    def raw_side_path(self, name: str) -> Path:
+        return self.raw_dir / RAW_SIDE / f"{name}.parquet"
+
+    def read_raw_side(self, name: str) -> pa.Table | None:
+        """A side table of the stored raw snapshot (e.g. the manifest), or None."""
+        path = self.raw_side_path(name)
+        return pq.read_table(path) if path.exists() else None
+
+    def write_raw_side(self, name: str, table: pa.Table) -> None:
+        """Replace one side table of the raw snapshot in use, atomically."""
+        path = self.raw_side_path(name).resolve()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_parquet_atomic(path, table, {})
+
     def replace_raw_snapshot(
         self,
         tables: Mapping[str, pa.Table],
         *,
         data_watermark: datetime | None,
+        side: Mapping[str, pa.Table] | None = None,
     ) -> Path:
-        """Replace the normalized raw tables as one set, each in the order it comes in.
+        """Replace the normalized raw tables as one set, each in the order it comes in, with
+        their `side` tables (`_ingest/<name>.parquet`: the manifest, superseded versions).
 
         The new set is written into a fresh folder, then the `raw` symlink is swapped in one
         `os.replace`; a reader sees either the old set or the new one, never a mix.
@@ -200,11 +222,17 @@ class DataDir:
                 staging / f"{name}.parquet", tables[name], raw_file_metadata(name, data_watermark)
             )
 
+        def write_side(staging: Path, name: str) -> None:
+            path = staging / RAW_SIDE / f"{name}.parquet"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            write_parquet_atomic(path, side[name], {})
+
         def write_all(staging: Path) -> None:
             # pyarrow releases the GIL while encoding: two writers keep both cores busy.
             biggest_first = sorted(tables, key=lambda name: -tables[name].num_rows)
             with ThreadPoolExecutor(max_workers=2) as pool:
                 list(pool.map(lambda name: write(staging, name), biggest_first))
+                list(pool.map(lambda name: write_side(staging, name), side or {}))
 
         return self.swap_raw_snapshot(write_all)
 

@@ -218,7 +218,10 @@ class LiveSessions(RawTable):
     _region = _country("region")
 
     class Config:
-        metadata = {"key": ("live_id",)}
+        # A LIVE on the air (`ended_at` empty) is re-delivered once it ends: the versions of
+        # a LIVE are ordered by `ended_at`, the empty one first (raw-contract.md, first
+        # section: "a LIVE's `ended_at` ... arrives as a new version in a later file").
+        metadata = {"key": ("live_id",), "mutable": True, "version": "ended_at"}
 
     @pa.dataframe_check(
         name="ended_at,started_at:ended_before_started",
@@ -450,11 +453,14 @@ class RawTableInfo:
     kinds: dict[str, str]  # column -> string | timestamp | money | rate | integer | boolean
     nullable: frozenset[str]
     key: tuple[str, ...]
-    mutable: bool  # several versions per key; the greatest updated_at wins
+    mutable: bool  # several versions per key; the greatest version wins
+    version: str | None = None  # the version column of a mutable table
 
     @property
     def version_column(self) -> str | None:
-        return "updated_at" if self.mutable else None
+        """`updated_at`, or the table's own version column (`live_sessions.ended_at`, where
+        an empty value is the oldest version)."""
+        return (self.version or "updated_at") if self.mutable else None
 
     @property
     def timestamp_columns(self) -> tuple[str, ...]:
@@ -495,6 +501,7 @@ def raw_table_info(table: str) -> RawTableInfo:
         nullable=frozenset(c for c in columns if schema.columns[c].nullable),
         key=tuple(meta["key"]),
         mutable=bool(meta.get("mutable", False)),
+        version=meta.get("version"),
     )
 
 

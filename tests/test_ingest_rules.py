@@ -699,8 +699,10 @@ def test_bad_input_fails_closed(case: Case, tmp_path, raw_stored_snapshot):
         _write_with(case.mutate, case.fmt)(raw)
     before = _tree_digest(raw_stored_snapshot)
 
+    # A rebuild judges the landing zone alone (an incremental ingestion would also merge
+    # the stored rows: tests/test_ingest_incremental.py); a failed one stores nothing.
     with pytest.raises(RawDataError) as caught:
-        ingest_to_data_dir(raw, raw_stored_snapshot)
+        ingest_to_data_dir(raw, raw_stored_snapshot, rebuild=True)
 
     message = str(caught.value)
     assert f"rule '{case.rule}'" in message

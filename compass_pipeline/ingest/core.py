@@ -12,7 +12,7 @@ The phases, each set-based (Arrow, pandera on polars, DuckDB SQL; no loop over r
 A rejected row rejects its whole key (every version), and a row referencing a rejected key
 is rejected as `parent_quarantined`. Fail closed (the default) raises `RawDataError` when
 anything was rejected; quarantine mode returns the valid rows and the rejected ones.
-Nothing is written here: `ingest_to_data_dir` stores the result as one set, each table's
+Nothing is written here: `incremental.ingest_to_data_dir` stores the result as one set, each table's
 rows in the order read (files by name, rows as in the file): sorting them cost 6 CPU-s of
 the 3 M-line ingestion and no query reads faster for it (see `DataDir.replace_raw_snapshot`).
 """
@@ -53,7 +53,7 @@ from compass_pipeline.ingest.rules import (
     Reference,
     SetRule,
 )
-from compass_pipeline.storage import DataDir, connect
+from compass_pipeline.storage import connect
 from schemas.raw import RAW_TABLES, RawTableInfo, raw_table_info
 
 log = logging.getLogger(__name__)
@@ -77,6 +77,22 @@ VIOLATIONS_SCHEMA = pa.schema(
     [("rid", pa.int64()), ("column", pa.string()), ("rule", pa.string()), ("reason", pa.string())]
 )
 RID, FILE, ROW = "__rid", "__file", "__row"
+# Where each stored row came from (file of the landing zone, 1-based data row), kept beside
+# the contract columns so that a later ingestion names it in its messages and quarantine.
+SOURCE_FILE, SOURCE_ROW = "_source_file", "_source_row"
+
+
+@dataclass
+class StoredRaw:
+    """What earlier ingestions stored, for an incremental one to merge its new files into.
+
+    `tables`: per table, every stored version of every key (the rows in effect and the
+    superseded versions of mutable tables), contract columns plus `SOURCE_FILE` and
+    `SOURCE_ROW`. `quarantine`: the rows rejected so far (quarantine mode).
+    """
+
+    tables: dict[str, pa.Table]
+    quarantine: pa.Table
 
 
 @dataclass
@@ -94,6 +110,11 @@ class IngestResult:
     rows_read: dict[str, int]
     rows_rejected: dict[str, int]
     warnings: list[str] = field(default_factory=list)
+    # per file read (its name in the raw directory): rows read from it
+    file_rows: dict[str, int] = field(default_factory=dict)
+    # per table: the rows in effect and the superseded versions, with where they came from
+    stored: dict[str, pa.Table] = field(default_factory=dict)
+    superseded: dict[str, pa.Table] = field(default_factory=dict)
 
 
 @dataclass
@@ -103,6 +124,8 @@ class _TableState:
     info: RawTableInfo
     sources: list[SourceFile]  # __file indexes this list
     typed: pa.Table  # contract columns + __rid, __file, __row
+    n_stored: int = 0  # the first rows are stored ones, already checked on their own
+    file_rows: dict[str, int] = field(default_factory=dict)  # rows read per new file
     violations: list[pa.Table] = field(default_factory=list)
     duplicate: np.ndarray | None = None  # exact copy of a kept row: dropped, never quarantined
     superseded: np.ndarray | None = None  # an older version of a key
@@ -148,27 +171,41 @@ def ingest_raw(
     *,
     quarantine: bool = False,
     progress: Callable[[str], None] | None = None,
+    sources: dict[str, list[SourceFile]] | None = None,
+    stored: StoredRaw | None = None,
 ) -> IngestResult:
     """Read and check a raw directory against raw-contract.md; store nothing.
 
     Fail closed (default): any violation raises `RawDataError`. `quarantine=True`: valid rows
     pass and every rejected row is returned in `IngestResult.quarantine` with its reason.
+
+    Incremental: `sources` (per table, the new files; default every file) merged into
+    `stored`. The stored rows take part in versions and cross-table rules like new ones
+    (raw-contract.md: the rules hold across stored and new rows) but are not type-checked
+    again; a key rejected by an earlier ingestion stays rejected.
     """
     say = _reporter(progress)
     raw_dir = Path(raw_dir)
-    sources, problems = locate(raw_dir)
-    if problems:
-        raise RawDataError(problems)
+    if sources is None:
+        sources, problems = locate(raw_dir)
+        if problems:
+            raise RawDataError(problems)
+    problems = []
     con = connect()
     warnings: list[str] = []
     states: dict[str, _TableState] = {}
+    rejected_before = _rejected_keys(stored)
 
     def load(table: str) -> tuple[_TableState | None, list[Violation], list[str]]:
         table_warnings: list[str] = []
+        prior = stored.tables.get(table) if stored else None
         with con.cursor() as cursor:  # closed even when a phase raises
-            state, table_problems = _load(cursor, table, sources[table], table_warnings, say)
+            state, table_problems = _load(
+                cursor, table, sources.get(table, []), table_warnings, say, prior
+            )
             if state is not None:
                 frame = _validate_model(state)
+                _reject_keys_rejected_before(cursor, state, rejected_before.get(table))
                 _version(cursor, state, _key_hashes(frame, state.info.key))
                 del frame
                 _quarantine_keys(cursor, state, _violation_rids(state))
@@ -179,7 +216,9 @@ def ingest_raw(
     # Phases 1-4 of a table need no other table, and reading, typing and checking release
     # the GIL (Arrow, DuckDB, Polars): two tables at a time, biggest first, each on its own
     # cursor; results are taken in the contract's table order.
-    by_size = sorted(RAW_TABLES, key=lambda t: -sum(s.path.stat().st_size for s in sources[t]))
+    by_size = sorted(
+        RAW_TABLES, key=lambda t: -sum(s.path.stat().st_size for s in sources.get(t, []))
+    )
     with ThreadPoolExecutor(max_workers=2) as pool:
         loaded = dict(zip(by_size, pool.map(load, by_size), strict=True))
     for table in RAW_TABLES:
@@ -191,33 +230,16 @@ def ingest_raw(
     if problems:
         raise RawDataError(problems)
 
-    _cross_table(con, states, say)
+    _cross_table(con, states, say, rejected_before)
     say("cross-table rules checked")
 
     if not quarantine:
         _raise_if_rejected(con, states)
-    result = _result(con, states, warnings)
+    result = _result(con, states, warnings, stored)
     con.close()
     say(
         f"ingested {sum(result.rows_read.values())} rows, "
         f"{sum(result.rows_rejected.values())} rejected"
-    )
-    return result
-
-
-def ingest_to_data_dir(
-    raw_dir: Path,
-    data_dir: Path,
-    *,
-    quarantine: bool = False,
-    progress: Callable[[str], None] | None = None,
-) -> IngestResult:
-    """Ingest, then replace the stored normalized raw tables as one set (all or nothing)."""
-    result = ingest_raw(raw_dir, quarantine=quarantine, progress=progress)
-    _reporter(progress)("writing the normalized raw tables")
-    DataDir(data_dir).replace_raw_snapshot(
-        {**result.tables, QUARANTINE_TABLE: result.quarantine},
-        data_watermark=result.data_watermark,
     )
     return result
 
@@ -231,13 +253,33 @@ def _load(
     sources: Sequence[SourceFile],
     warnings: list[str],
     say: Callable[[str], None],
+    prior: pa.Table | None = None,
 ) -> tuple[_TableState | None, list[Violation]]:
+    from schemas.raw import raw_arrow_schema
+
     info = raw_table_info(table)
+    schema = raw_arrow_schema(table).append(pa.field(FILE, pa.int32()))
+    schema = schema.append(pa.field(ROW, pa.int64()))
     problems: list[Violation] = []
     typed_parts: list[pa.Table] = []
     error_parts: list[pa.Table] = []
-    offset = 0
-    for index, source in enumerate(sources):
+    all_sources: list[SourceFile] = []
+    if prior is not None and prior.num_rows:
+        files = pc.dictionary_encode(prior.column(SOURCE_FILE).cast(pa.string())).combine_chunks()
+        all_sources = [
+            SourceFile(table, Path(name), name, Path(name).suffix[1:], stored=True)
+            for name in files.dictionary.to_pylist()
+        ]
+        typed_parts.append(
+            prior.select(list(info.columns))
+            .append_column(FILE, files.indices.cast(pa.int32()))
+            .append_column(ROW, prior.column(SOURCE_ROW))
+            .cast(schema)
+        )
+    n_stored = sum(part.num_rows for part in typed_parts)
+    offset = n_stored
+    file_rows: dict[str, int] = {}
+    for index, source in enumerate(sources, start=len(all_sources)):
         read, read_problems = read_source(source)
         problems.extend(read_problems)
         if read is None:
@@ -256,10 +298,11 @@ def _load(
         if typed is None:
             continue
         n = typed.data.num_rows
+        file_rows[source.name] = n
         typed_parts.append(
-            typed.data.append_column(
-                FILE, pa.array(np.full(n, index, dtype=np.int32))
-            ).append_column(ROW, pa.array(np.arange(1, n + 1, dtype=np.int64)))
+            typed.data.append_column(FILE, pa.array(np.full(n, index, dtype=np.int32)))
+            .append_column(ROW, pa.array(np.arange(1, n + 1, dtype=np.int64)))
+            .cast(schema)
         )
         if typed.errors.num_rows:
             errors = typed.errors
@@ -267,22 +310,14 @@ def _load(
         offset += n
     if problems:
         return None, problems
-    if typed_parts:
-        typed = pa.concat_tables(typed_parts)
-    else:
-        from schemas.raw import raw_arrow_schema
-
-        typed = (
-            raw_arrow_schema(table)
-            .append(pa.field(FILE, pa.int32()))
-            .append(pa.field(ROW, pa.int64()))
-            .empty_table()
-        )
+    typed = pa.concat_tables(typed_parts) if typed_parts else schema.empty_table()
     typed = typed.append_column(RID, pa.array(np.arange(typed.num_rows, dtype=np.int64)))
-    state = _TableState(info, list(sources), typed)
+    state = _TableState(info, all_sources + list(sources), typed, n_stored=n_stored)
+    state.file_rows.update(file_rows)
     for errors in error_parts:
         state.add_violations(errors.rename_columns(["rid", "column", "rule", "reason"]))
-    say(f"{table}: read {typed.num_rows} rows from {len(sources)} file(s)")
+    stored_note = f", beside {n_stored} stored" if n_stored else ""
+    say(f"{table}: read {typed.num_rows - n_stored} rows from {len(sources)} file(s){stored_note}")
     return state, []
 
 
@@ -311,7 +346,8 @@ def _validate_model(state: _TableState) -> pl.DataFrame:
     info = state.info
     frame = pl.from_arrow(state.typed.select(list(info.columns)))
     try:
-        info.model.validate(frame, lazy=True)
+        # stored rows passed the model when they were ingested
+        info.model.validate(frame.slice(state.n_stored), lazy=True)
         return frame
     except pandera.errors.SchemaErrors as exc:
         cases = exc.failure_cases
@@ -345,7 +381,7 @@ def _validate_model(state: _TableState) -> pl.DataFrame:
             .otherwise(shown)
         )
     found = cases.select(
-        rid=pl.col("index").cast(pl.Int64),
+        rid=pl.col("index").cast(pl.Int64) + state.n_stored,
         column=pl.coalesce("rule_column", "column"),
         rule=pl.col("rule").fill_null("required"),
         reason=pl.when(pl.col("check") == "not_nullable")
@@ -411,7 +447,8 @@ def _version(con: duckdb.DuckDBPyConnection, state: _TableState, key_hashes: np.
         return
     keys = ", ".join(_q(k) for k in info.key)
     if info.mutable:
-        version = _q(info.version_column)
+        # an empty version (a LIVE still on the air) is older than any other
+        version = f"coalesce({_q(info.version_column)}, '-infinity'::timestamptz)"
         rows = state.typed.select([*info.key, info.version_column, RID]).take(pa.array(candidates))
         latest = _arrow_of(
             con,
@@ -445,7 +482,7 @@ def _version(con: duckdb.DuckDBPyConnection, state: _TableState, key_hashes: np.
     )
     if conflicts.num_rows:
         rule = "conflicting_versions" if info.mutable else "duplicate_key"
-        what = "for one key and updated_at" if info.mutable else "for one key"
+        what = f"for one key and {info.version_column}" if info.mutable else "for one key"
         state.add_violations(
             _violations(
                 conflicts.column(RID),
@@ -506,11 +543,62 @@ def _quarantine_keys(con: duckdb.DuckDBPyConnection, state: _TableState, rids: n
     return bool(state.quarantined.sum() > before)
 
 
+def _rejected_keys(stored: StoredRaw | None) -> dict[str, pa.Table]:
+    """Per table, the keys that earlier ingestions rejected (their rows are in quarantine)."""
+    if stored is None or not stored.quarantine.num_rows:
+        return {}
+    con = connect()
+    register(con, "__quarantine", stored.quarantine)
+    found = {}
+    try:
+        for table in pc.unique(stored.quarantine.column("table_name")).to_pylist():
+            key = raw_table_info(table).key
+            columns = ", ".join(f"json_extract_string(raw_row, '$.{k}') as {_q(k)}" for k in key)
+            keys = _arrow(
+                con,
+                f"select distinct {columns} from __quarantine where table_name = '{table}'",
+            )
+            found[table] = keys.filter(pc.is_valid(keys.column(0)))
+    finally:
+        con.close()
+    return found
+
+
+def _reject_keys_rejected_before(
+    con: duckdb.DuckDBPyConnection, state: _TableState, keys: pa.Table | None
+) -> None:
+    """A new version of a key rejected by an earlier ingestion is rejected too, as a rebuild
+    from every file would reject it ("an older version never silently takes its place")."""
+    if keys is None or not keys.num_rows:
+        return
+    info = state.info
+    register(con, "__t", state.typed)
+    register(con, "__rejected", keys)
+    try:
+        rows = _arrow(
+            con,
+            f"""
+            select t.{RID} as rid, {_key_sql(info)} as row_key
+            from __t t
+            semi join __rejected r on {" and ".join(f"t.{_q(k)} = r.{_q(k)}" for k in info.key)}
+            where t.{RID} >= {state.n_stored}
+            """,
+        )
+    finally:
+        con.unregister("__t")
+        con.unregister("__rejected")
+    reasons = [f"{key} was rejected by an earlier ingestion" for key in rows["row_key"].to_pylist()]
+    state.add_violations(_violations(rows.column("rid"), info.key[0], KEY_QUARANTINED, reasons))
+
+
 # Phase 5: cross-table rules ----------------------------------------------------------------
 
 
 def _cross_table(
-    con: duckdb.DuckDBPyConnection, states: dict[str, _TableState], say: Callable[[str], None]
+    con: duckdb.DuckDBPyConnection,
+    states: dict[str, _TableState],
+    say: Callable[[str], None],
+    rejected_before: dict[str, pa.Table],
 ) -> None:
     """Run the rules on the rows in effect until no rule rejects anything new.
 
@@ -520,7 +608,15 @@ def _cross_table(
     found nothing more; what they reject can start another pass.
     """
     for name, state in states.items():
-        register(con, f"{name}__all", state.typed)
+        every_key = state.typed
+        before = rejected_before.get(name)
+        if before is not None and before.num_rows and len(state.info.key) == 1:
+            # a reference to a key rejected earlier is `parent_quarantined`, not unknown
+            key = state.info.key[0]
+            every_key = pa.table(
+                {key: pa.chunked_array([*state.typed[key].chunks, *before[key].chunks])}
+            )
+        register(con, f"{name}__all", every_key)
         register(con, name, state.rows_in_effect())
     generation = dict.fromkeys(states, 0)  # bumped when a table loses rows
     judged: dict[str, tuple[int, ...]] = {}
@@ -680,23 +776,44 @@ def _key_sql(info: RawTableInfo, alias: str = "t") -> str:
 
 
 def _result(
-    con: duckdb.DuckDBPyConnection, states: dict[str, _TableState], warnings: list[str]
+    con: duckdb.DuckDBPyConnection,
+    states: dict[str, _TableState],
+    warnings: list[str],
+    stored: StoredRaw | None = None,
 ) -> IngestResult:
     """The rows in effect, in the order read, and the quarantine; frees the inputs as it goes."""
     quarantine_parts = [_quarantined_rows(con, state) for state in states.values()]
-    quarantine = pa.concat_tables([QUARANTINE_SCHEMA.empty_table(), *quarantine_parts])
+    before = [stored.quarantine.cast(QUARANTINE_SCHEMA)] if stored else []
+    quarantine = pa.concat_tables([QUARANTINE_SCHEMA.empty_table(), *before, *quarantine_parts])
+    if before and quarantine.num_rows:
+        # a rejected row delivered again is kept once, as a rebuild keeps it
+        first = (
+            pl.from_arrow(quarantine.select(["table_name", "raw_row"]))
+            .select(pl.struct("table_name", "raw_row").is_first_distinct())
+            .to_series()
+            .to_numpy()
+        )
+        quarantine = quarantine.filter(pa.array(first))
+    # counts of this ingestion's rejections
+    new_rejected = pa.concat_tables([QUARANTINE_SCHEMA.empty_table(), *quarantine_parts])
     counts = (
-        {v["values"]: v["counts"] for v in pc.value_counts(quarantine["table_name"]).to_pylist()}
-        if quarantine.num_rows
+        {v["values"]: v["counts"] for v in pc.value_counts(new_rejected["table_name"]).to_pylist()}
+        if new_rejected.num_rows
         else {}
     )
-    rows_read = {name: s.typed.num_rows for name, s in states.items()}
+    rows_read = {name: s.typed.num_rows - s.n_stored for name, s in states.items()}
     for name in states:
         con.unregister(name)
         con.unregister(f"{name}__all")
-    tables = {}
+    tables, kept, superseded, file_rows = {}, {}, {}, {}
     for name, state in states.items():
-        tables[name] = state.rows_in_effect().select(list(state.info.columns))
+        in_effect = state.rows_in_effect()
+        tables[name] = in_effect.select(list(state.info.columns))
+        kept[name] = _with_source(in_effect, state)
+        if state.info.mutable:
+            older = state.superseded & ~state.quarantined & ~state.duplicate
+            superseded[name] = _with_source(state.typed.filter(pa.array(older)), state)
+        file_rows.update(state.file_rows)
         state.typed = state.typed.schema.empty_table()  # free the input
         state.masks_changed()
     return IngestResult(
@@ -706,6 +823,21 @@ def _result(
         rows_read=rows_read,
         rows_rejected={name: counts.get(name, 0) for name in states},
         warnings=warnings,
+        file_rows=file_rows,
+        stored=kept,
+        superseded=superseded,
+    )
+
+
+def _with_source(rows: pa.Table, state: _TableState) -> pa.Table:
+    """The contract columns and where each row came from (file name, 1-based data row)."""
+    names = pa.array([source.name for source in state.sources], pa.string())
+    files = pa.DictionaryArray.from_arrays(rows.column(FILE).combine_chunks(), names)
+    files = files.cast(pa.string())  # stored with a dictionary by the Parquet writer anyway
+    return (
+        rows.select(list(state.info.columns))
+        .append_column(SOURCE_FILE, files)
+        .append_column(SOURCE_ROW, rows.column(ROW))
     )
 
 
@@ -784,7 +916,7 @@ def _quarantined_rows(con: duckdb.DuckDBPyConnection, state: _TableState) -> pa.
     sources = state.sources
     files = table.column("file").to_pylist()
     source_rows = table.column("source_row").to_pylist()
-    raw_rows = _raw_rows(con, state.sources, files, source_rows)
+    raw_rows = _raw_rows(con, state, files, source_rows, table.column("rid").to_pylist())
     out = pa.table(
         {
             "table_name": pa.array([info.name] * table.num_rows, pa.string()),
@@ -804,20 +936,30 @@ def _quarantined_rows(con: duckdb.DuckDBPyConnection, state: _TableState) -> pa.
 
 
 def _raw_rows(
-    con: duckdb.DuckDBPyConnection, sources: list[SourceFile], files: list[int], rows: list[int]
+    con: duckdb.DuckDBPyConnection,
+    state: _TableState,
+    files: list[int],
+    rows: list[int],
+    rids: list[int],
 ) -> list[str]:
     """The rows as read (every column, extras included), as JSON objects.
 
     The files are read again: keeping every raw text value in memory for the few rejected
-    rows would cost more than the typed tables themselves.
+    rows would cost more than the typed tables themselves. A stored row (rejected because
+    of what a later drop brought) is shown with its stored, typed values.
     """
+    sources = state.sources
     out: list[str] = [""] * len(files)
     by_file: dict[int, list[int]] = {}
     for i, f in enumerate(files):
         by_file.setdefault(f, []).append(i)
     for f, positions in by_file.items():
-        read, _ = read_source(sources[f])
-        data = read.data.take(pa.array([rows[i] - 1 for i in positions], pa.int64()))
+        if sources[f].stored:
+            data = state.typed.take(pa.array([rids[i] for i in positions], pa.int64()))
+            data = data.select(list(state.info.columns))
+        else:
+            read, _ = read_source(sources[f])
+            data = read.data.take(pa.array([rows[i] - 1 for i in positions], pa.int64()))
         texts = _arrow_of(con, _jsonable(data), "select to_json(r) from __rows r")
         for i, text in zip(positions, texts.column(0).to_pylist(), strict=True):
             out[i] = text

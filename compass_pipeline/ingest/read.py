@@ -29,6 +29,7 @@ class SourceFile:
     path: Path
     name: str
     fmt: str  # csv | parquet
+    stored: bool = False  # rows of an earlier ingestion, read back from the data directory
 
 
 @dataclass
