@@ -3,9 +3,10 @@
 Deployment settings (LIVE-list hours, first partition) are read once here, at load, so
 partitions, schedules and `window_close` agree (outputs.md).
 
-Each scheduled job re-ingests the raw snapshot and rebuilds the facts before its marts,
-since a refresh at T must see the data of T; `compass run` runs the ingestion once
-(`ingest_job`) and then only the marts of the three partitioned jobs.
+Ingestion follows the landing zone, not the clock: the landing-zone sensor requests an
+`ingest_job` run (ingestion and facts) when new or changed files appear. The schedules'
+jobs compute only their marts, over the facts as stored at their instant (raw-contract.md,
+first section); `compass run` runs `ingest_job` once, then the three partitioned jobs.
 """
 
 import dagster as dg
@@ -20,6 +21,7 @@ from assets_defs.partitions import (
 )
 from assets_defs.raw import build_raw_assets
 from assets_defs.resources import resource_from_env
+from assets_defs.sensors import build_landing_zone_sensor
 from compass_pipeline.config import Settings
 from compass_pipeline.registry import DASHBOARD, LIVE_LIST, STAT_DATE
 
@@ -63,7 +65,9 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
         dg.define_asset_job(
             INGEST_JOB,
             selection=ingest_selection,
-            description="Ingest the raw directory and rebuild the facts layer.",
+            description=(
+                "Ingest the new or changed files of the landing zone and update the facts."
+            ),
         )
     ]
     for job_name, partition_set, description in PARTITIONED_JOBS:
@@ -72,9 +76,8 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
         jobs.append(
             dg.define_asset_job(
                 job_name,
-                selection=ingest_selection
-                | dg.AssetSelection.assets(*partitioned_asset_names(partition_set)),
-                description=f"Ingest the raw snapshot, rebuild the facts, then {description}.",
+                selection=dg.AssetSelection.assets(*partitioned_asset_names(partition_set)),
+                description=f"Over the stored facts: {description}.",
             )
         )
     by_name = {job.name: job for job in jobs}
@@ -105,6 +108,7 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
         assets=assets,
         jobs=jobs,
         schedules=schedules,
+        sensors=[build_landing_zone_sensor(by_name[INGEST_JOB])],
         resources={"compass": resource_from_env()},
     )
 

@@ -54,18 +54,47 @@ def ingest(raw_dir: Path, data_dir: Path, *, quarantine: bool = False, rebuild: 
     return result
 
 
+@dataclass(frozen=True)
+class LandingZone:
+    """What the data directory holds of the landing zone: its manifest and stored rows."""
+
+    manifest: pa.Table | None
+    rows_stored: dict[str, int]  # per raw asset (`raw_<table>`, `raw_quarantine`)
+
+
+def landing_zone(data_dir: Path) -> LandingZone:
+    """The stored manifest and row counts, read from the files' footers."""
+    from compass_pipeline.ingest.incremental import stored_manifest
+
+    store = DataDir(data_dir)
+    counts = {}
+    for spec in catalog.raw_specs():
+        table = spec.name if spec.name == catalog.QUARANTINE_ASSET else spec.name[len("raw_") :]
+        path = store.raw_table_path(table)
+        counts[spec.name] = pq.ParquetFile(path).metadata.num_rows if path.exists() else 0
+    return LandingZone(stored_manifest(store), counts)
+
+
 def build_facts(data_dir: Path, settings: Settings) -> dict[str, int]:
     """Recompute the facts layer from the stored raw snapshot (one place per rule).
 
     Each fact is streamed from DuckDB into its Parquet file one row group at a time, each
     validated before it is written, so tens of millions of lines never sit in memory at
-    once; the later facts read the earlier ones from their files.
+    once; the later facts read the earlier ones from their files. Facts already computed
+    from the stored raw snapshot and these settings are kept as they are.
     """
     from compass_pipeline import facts
     from schemas.daily import validate_output
 
     store = DataDir(data_dir)
     _require_raw(store)
+    inputs = f"{store.raw_snapshot_id()} {settings}"
+    if all(store.partition_inputs(spec.name, None) == inputs for spec in facts.FACT_SPECS):
+        log.info("facts: up to date with the stored raw tables")
+        return {
+            spec.name: pq.ParquetFile(store.partition_path(spec.name, None)).metadata.num_rows
+            for spec in facts.FACT_SPECS
+        }
     watermark = store.raw_watermark()
     con = catalog.attach(store, connect())
     counts = {}
@@ -85,6 +114,7 @@ def build_facts(data_dir: Path, settings: Settings) -> dict[str, int]:
             data_watermark=watermark,
             validate=validate,
             ordered=bool(spec.sort_by),
+            inputs=inputs,
         )
         con.execute(
             f"create or replace temporary view {spec.name} as "

@@ -164,8 +164,12 @@ class DataDir:
         data_watermark: datetime | None = None,
         validate: Callable[[pa.Table], None] | None = None,
         ordered: bool = True,
+        inputs: str = "",
     ) -> Path:
         """Stream a query's result into one partition, without holding it in memory.
+
+        `inputs` names what the result was computed from (`partition_inputs` reads it back),
+        so a step can tell that a file is already up to date.
 
         The result is cast to the asset's schema and written to a temporary file a row group
         at a time, each validated first (`validate(rows)` raises to reject the whole file);
@@ -174,6 +178,7 @@ class DataDir:
         path = self.partition_path(asset, partition_key)
         path.parent.mkdir(parents=True, exist_ok=True)
         metadata = _file_metadata(asset, partition_key, data_watermark)
+        metadata[f"{META_PREFIX}inputs"] = inputs
         copy_query_to_parquet(
             con, query, params, path, schema, metadata, validate=validate, ordered=ordered
         )
@@ -197,6 +202,15 @@ class DataDir:
         path = self.raw_side_path(name).resolve()
         path.parent.mkdir(parents=True, exist_ok=True)
         write_parquet_atomic(path, table, {})
+
+    def partition_inputs(self, asset: str, partition_key: str | None) -> str | None:
+        """What a stored partition was computed from (`copy_query_to_partition`'s `inputs`);
+        None when it is missing or unreadable."""
+        try:
+            meta = pq.read_schema(self.partition_path(asset, partition_key)).metadata or {}
+        except (OSError, pa.ArrowInvalid):
+            return None
+        return meta.get(f"{META_PREFIX}inputs".encode(), b"").decode() or None
 
     def replace_raw_snapshot(
         self,
