@@ -133,6 +133,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         start=args.start,
         end=args.end,
         quarantine=args.quarantine,
+        rebuild=args.rebuild,
     )
     return 0
 
@@ -239,10 +240,16 @@ def _pipeline_env(raw_dir: Path, data_dir: Path) -> dict[str, str]:
 
 
 def run_pipeline(
-    *, raw_dir: Path, data_dir: Path, start: date, end: date, quarantine: bool = False
+    *,
+    raw_dir: Path,
+    data_dir: Path,
+    start: date,
+    end: date,
+    quarantine: bool = False,
+    rebuild: bool = False,
 ) -> None:
-    """Ingest, then materialize every asset for [start, end], through Dagster (in this
-    process and one worker process).
+    """Ingest what is new in the landing zone (every file with `rebuild`), then materialize
+    every asset for [start, end], through Dagster (in this process and one worker process).
 
     Runs are recorded in the persistent instance, so `compass ui` shows them.
     """
@@ -270,10 +277,17 @@ def run_pipeline(
         # Started before this process imports Dagster, so that the two imports share the
         # two cores instead of the worker's taking one from the ingestion.
         worker = _worker_pool(stack, settings)
-        _run_all(settings, start, end, worker)
+        _run_all(settings, start, end, worker, rebuild)
 
 
-def _run_all(settings: Settings, start: date, end: date, worker: tuple | None) -> None:
+def ingest_run_config(rebuild: bool) -> dict:
+    """The run config of `ingest_job`: `rebuild` re-ingests every file from scratch."""
+    return {"ops": {"raw_ingest": {"config": {"rebuild": rebuild}}}}
+
+
+def _run_all(
+    settings: Settings, start: date, end: date, worker: tuple | None, rebuild: bool = False
+) -> None:
     """`compass run`'s four steps, the last three side by side on this process and `worker`."""
     from assets_defs.definitions import DAILY_JOB, DASHBOARD_JOB, INGEST_JOB, LIVE_LIST_JOB
 
@@ -283,7 +297,18 @@ def _run_all(settings: Settings, start: date, end: date, worker: tuple | None) -
     # a time (each reads only the facts, never another set).
     _execute(
         settings,
-        [("ingest the raw directory and build the facts", INGEST_JOB, None, None, None)],
+        [
+            (
+                "ingest every file of the landing zone and build the facts"
+                if rebuild
+                else "ingest the new files of the landing zone and update the facts",
+                INGEST_JOB,
+                None,
+                None,
+                None,
+            )
+        ],
+        rebuild=rebuild,
         worker=worker,
         side_by_side=[
             (
@@ -370,6 +395,7 @@ def _execute(
     steps: Sequence[Step],
     side_by_side: Sequence[Step] = (),
     worker: tuple | None = None,
+    rebuild: bool = False,
 ) -> None:
     """Run `steps` one after the other, then the `side_by_side` steps on two runners, this
     process and the `worker` process (`_worker_pool`), each taking the next step as soon as
@@ -383,7 +409,7 @@ def _execute(
     numbered = list(enumerate([*steps, *side_by_side], start=1))
     total = len(numbered)
     first, rest = numbered[: len(steps)], numbered[len(steps) :]
-    with _Runs(settings) as runs:
+    with _Runs(settings, rebuild) as runs:
         runs.run(first, total)
         if worker is None or len(rest) < 2:
             runs.run(rest, total)
@@ -457,13 +483,14 @@ def _worker_pool(stack: ExitStack, settings: Settings):
 class _Runs:
     """This process's Dagster definitions and persistent instance, to run steps on."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, rebuild: bool = False) -> None:
         import dagster as dg
 
         from assets_defs.definitions import build_definitions
 
         self.defs = build_definitions(settings)
         self.instance = dg.DagsterInstance.get()
+        self.rebuild = rebuild
 
     def __enter__(self) -> _Runs:
         return self
@@ -476,7 +503,7 @@ class _Runs:
         step's own message."""
         import dagster as dg
 
-        from assets_defs.definitions import partitioned_asset_names
+        from assets_defs.definitions import INGEST_JOB, partitioned_asset_names
 
         quiet = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
         for number, (label, job_name, first, last, partition_set) in steps:
@@ -492,10 +519,13 @@ class _Runs:
                     "dagster/asset_partition_range_start": first,
                     "dagster/asset_partition_range_end": last,
                 }
+            run_config = quiet
+            if job_name == INGEST_JOB:
+                run_config = {**quiet, **ingest_run_config(self.rebuild)}
             result = job.execute_in_process(
                 instance=self.instance,
                 tags=tags,
-                run_config=quiet,
+                run_config=run_config,
                 raise_on_error=False,
                 asset_selection=selection,
             )
@@ -630,7 +660,9 @@ def _parser() -> argparse.ArgumentParser:
     sim.add_argument("--format", choices=("parquet", "csv"), default="parquet")
     sim.set_defaults(func=cmd_simulate)
 
-    run = sub.add_parser("run", help="ingest a raw directory and materialize every asset")
+    run = sub.add_parser(
+        "run", help="ingest what is new in a raw directory and materialize every asset"
+    )
     run.add_argument("--raw", required=True, help="raw directory (raw-contract.md)")
     run.add_argument("--data", required=True, help="data directory to write")
     run.add_argument("--start", type=_date, required=True, help="first stat date")
@@ -639,6 +671,12 @@ def _parser() -> argparse.ArgumentParser:
         "--quarantine",
         action="store_true",
         help="keep bad rows in raw_quarantine instead of failing",
+    )
+    run.add_argument(
+        "--rebuild",
+        action="store_true",
+        help="re-ingest every file of the landing zone from scratch (default: only the "
+        "files that are new or changed since the last ingestion)",
     )
     run.set_defaults(func=cmd_run)
 
