@@ -31,6 +31,14 @@ MUTABLE = {
     "refunds": ["refund_id"],
     "account_bindings": ["shop_id", "account_id"],
 }
+# Tables with several versions per key, and how the newest is found: `updated_at`, or for a
+# LIVE its `ended_at`, an empty one (still on the air) being the oldest (raw-contract.md,
+# "Incremental ingestion", as the ingestion reads it).
+NEWEST_FIRST = {
+    **{name: "updated_at desc" for name in MUTABLE},
+    "live_sessions": "ended_at desc nulls last",
+}
+VERSION_COLUMN = {**{name: "updated_at" for name in MUTABLE}, "live_sessions": "ended_at"}
 KEYS = {
     "shops": ["shop_id"],
     "accounts": ["account_id"],
@@ -55,22 +63,27 @@ def _source(out: Path, name: str, fmt: str = "parquet") -> str:
     return f"'{out / name}.{fmt}'"
 
 
+def _view_of_rows(name: str) -> str:
+    """The view holding every row as written: `<table>_rows` for a versioned table."""
+    return f"{name}_rows" if name in NEWEST_FIRST else name
+
+
 def _views(con: duckdb.DuckDBPyConnection, out: Path) -> None:
     """One DuckDB table per raw table, loaded once (the rule queries then run in
-    milliseconds). A mutable table holds the rows in effect (exact duplicates dropped, the
+    milliseconds). A versioned table holds the rows in effect (exact duplicates dropped, the
     latest version of each key) and `<table>_rows` every row as written. `line_facts` joins
     each line to its order and its cart add; `line_creators` adds the (cart-resolved) creator.
     """
     con.execute("set TimeZone = 'UTC'")
     for name in TABLES:
-        rows = f"{name}_rows" if name in MUTABLE else name
+        rows = _view_of_rows(name)
         con.execute(f"create table {rows} as select * from read_parquet({_source(out, name)})")
-        if name in MUTABLE:
-            key = ", ".join(MUTABLE[name])
+        if name in NEWEST_FIRST:
+            key = ", ".join(KEYS[name])
             con.execute(
                 f"""create table {name} as
                 select * exclude (version_rank) from (
-                    select *, row_number() over (partition by {key} order by updated_at desc)
+                    select *, row_number() over (partition by {key} order by {NEWEST_FIRST[name]})
                         as version_rank
                     from (select distinct * from {rows})
                 ) where version_rank = 1"""
@@ -123,20 +136,23 @@ def con(run) -> duckdb.DuckDBPyConnection:
     return connection
 
 
-def _count(con, sql: str) -> int:
-    return con.sql(sql.replace("{SNAP}", SNAP).replace("{T0}", T0)).fetchall()[0][0]
+def _count(con, sql: str, snapshot: str = SNAP) -> int:
+    return con.sql(sql.replace("{SNAP}", snapshot).replace("{T0}", T0)).fetchall()[0][0]
 
 
 # --- layout, types, summary ----------------------------------------------------------
 
 
 def test_layout_one_file_per_static_table_and_one_per_day_for_the_others(run):
+    """Shops, accounts and the catalog never grow; every other table gets a drop a day."""
     out, _ = run
+    assert set(STATIC_TABLES) == {"shops", "accounts", "products", "skus"}
     for name in STATIC_TABLES:
         assert (out / f"{name}.parquet").is_file()
     for name in DAILY_TABLES:
         parts = sorted(p.name for p in (out / name).iterdir())
         assert parts[0] == "part-2026-03-01.parquet"
+        assert parts[-1] == "part-2026-04-14.parquet"
         assert len(parts) == DAYS
 
 
@@ -163,7 +179,7 @@ def test_summary_counts_the_rows_written_and_the_snapshot(run, con):
     _, summary = run
     assert summary.snapshot_at == datetime(2026, 4, 15, tzinfo=UTC)
     for name in TABLES:
-        view = f"{name}_rows" if name in MUTABLE else name
+        view = _view_of_rows(name)
         assert summary.tables[name] == _count(con, f"select count(*) from {view}"), name
 
 
@@ -194,7 +210,7 @@ def test_same_seed_writes_identical_bytes_and_another_seed_different_data(tmp_pa
     assert a == b
     differing = [name for name in a if a[name] != c[name]]
     assert "order_lines/part-2026-03-01.parquet" in differing
-    assert "live_sessions.parquet" in differing
+    assert "live_sessions/part-2026-03-01.parquet" in differing
 
 
 def test_a_rerun_replaces_an_earlier_run(tmp_path):
@@ -233,7 +249,7 @@ def test_csv_spells_instants_money_and_booleans_as_the_contract_reads_them(tmp_p
     assert all(re.fullmatch(r"2026-03-0[12]T\d\d:\d\d:\d\d(\.\d{6})?Z", t) for t in instants)
     assert all(re.fullmatch(r"\d+\.\d\d", f[6]) for f in fields)
     assert any(f[5] == "" for f in fields)  # an unpaid order: empty field for null
-    sessions = (tmp_path / "live_sessions.csv").read_text().splitlines()
+    sessions = (tmp_path / "live_sessions" / "part-2026-03-01.csv").read_text().splitlines()
     assert any(re.search(r"T\d\d:\d\d:\d\dZ", row) for row in sessions)  # whole seconds
     products = [row.split(",")[-1] for row in (tmp_path / "products.csv").read_text().splitlines()]
     assert set(products[1:]) == {"true", "false"}
@@ -250,7 +266,7 @@ def test_csv_spells_instants_money_and_booleans_as_the_contract_reads_them(tmp_p
 def _required_column_rules() -> dict[str, str]:
     rules = {}
     for name in TABLES:
-        view = f"{name}_rows" if name in MUTABLE else name
+        view = _view_of_rows(name)
         for field in SCHEMAS[name]:
             if not field.nullable:
                 rules[f"{name}.{field.name}_not_null"] = (
@@ -272,7 +288,7 @@ def _key_rules() -> dict[str, str]:
 def _snapshot_rules() -> dict[str, str]:
     rules = {}
     for name in TABLES:
-        view = f"{name}_rows" if name in MUTABLE else name
+        view = _view_of_rows(name)
         for field in SCHEMAS[name]:
             if pa.types.is_timestamp(field.type):
                 rules[f"{name}.{field.name}_not_after_snapshot"] = (
@@ -284,10 +300,10 @@ def _snapshot_rules() -> dict[str, str]:
 def _version_rules() -> dict[str, str]:
     return {
         f"{name}_no_two_contents_for_one_version": (
-            f"select count(*) from (select {', '.join(key)}, updated_at from "
+            f"select count(*) from (select {', '.join(KEYS[name])}, {column} from "
             f"(select distinct * from {name}_rows) group by all having count(*) > 1)"
         )
-        for name, key in MUTABLE.items()
+        for name, column in VERSION_COLUMN.items()
     }
 
 
@@ -393,7 +409,12 @@ CONTRACT = {
     "video_cart_add_after_publication": """select count(*) from cart_adds c
         join videos v on c.source_type = 'video' and v.video_id = c.source_id
         where c.added_at < v.published_at""",
-    "ended_after_started": "select count(*) from live_sessions where ended_at <= started_at",
+    "ended_after_started": "select count(*) from live_sessions_rows where ended_at <= started_at",
+    # a LIVE's versions: at most one on the air (no `ended_at`) and one ended, else the same
+    "live_versions_on_the_air_then_ended": """select count(*) from (
+        select live_id from (select distinct * from live_sessions_rows) group by live_id
+        having count(*) - count(ended_at) > 1 or count(ended_at) > 1
+            or count(distinct (account_id, region, title, started_at)) > 1)""",
     "binding_ends_after_it_starts": "select count(*) from account_bindings "
     "where unbound_at < bound_at",
     # refunds and settlements

@@ -1,5 +1,10 @@
 """The built-in marketplace simulator: `compass simulate` and the benchmarks' data source."""
 
-from compass_pipeline.simulate.marketplace import SimulationSummary, simulate
+from compass_pipeline.simulate.marketplace import (
+    SimulationStateError,
+    SimulationSummary,
+    append,
+    simulate,
+)
 
-__all__ = ["SimulationSummary", "simulate"]
+__all__ = ["SimulationStateError", "SimulationSummary", "append", "simulate"]

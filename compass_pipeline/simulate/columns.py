@@ -6,6 +6,7 @@ rows, which is what lets a day of a million order lines be written in seconds.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -138,18 +139,18 @@ SCHEMAS: dict[str, pa.Schema] = {
     }.items()
 }
 
-STATIC_TABLES = (
-    "shops",
-    "accounts",
+# One file each, written once: the shops, the accounts and the catalog are fixed for a seed
+# and scale, so nothing new ever arrives for them.
+STATIC_TABLES = ("shops", "accounts", "products", "skus")
+# Folders of one file per simulated day (`orders/part-2026-03-01.parquet`): that day's drop,
+# what an exporter delivers at its end (an empty file with the full schema when nothing
+# new happened), so a run can grow by appending days.
+DAILY_TABLES = (
     "account_bindings",
-    "products",
-    "skus",
     "live_sessions",
     "live_products",
     "videos",
     "video_products",
-)
-DAILY_TABLES = (
     "orders",
     "order_lines",
     "cart_adds",
@@ -267,27 +268,34 @@ def _csv_instants(col: pa.ChunkedArray | pa.Array) -> pa.Array:
 
 
 def write(table_: pa.Table, path: Path, fmt: str) -> None:
-    """One raw file. In CSV, instants are spelled ISO-8601 with `Z`; Arrow already writes
-    decimals with all their places (`12.30`), booleans as `true`/`false`, nulls as empty.
-    No value the simulator writes needs quotes, and Arrow refuses one that would."""
+    """One raw file, written under a temporary name and moved into place, so a reader of the
+    landing zone never sees half a file. In CSV, instants are spelled ISO-8601 with `Z`;
+    Arrow already writes decimals with all their places (`12.30`), booleans as
+    `true`/`false`, nulls as empty. No value the simulator writes needs quotes, and Arrow
+    refuses one that would."""
+    path = Path(path)
+    partial = path.with_name(f".{path.name}.partial")
+    # one chunk per column: the bytes then never depend on how the rows were assembled
+    table_ = table_.combine_chunks()
     if fmt == "parquet":
         dictionary = [f.name for f in table_.schema if f.name in _DICTIONARY_COLUMNS]
         # min/max of unique id strings help no reader and cost a third of the write
         statistics = [f.name for f in table_.schema if not pa.types.is_string(f.type)]
         pq.write_table(
             table_,
-            path,
+            partial,
             compression="snappy",
             use_dictionary=dictionary,
             write_statistics=statistics,
         )
-        return
-    columns = [
-        _csv_instants(col) if pa.types.is_timestamp(field.type) else col
-        for field, col in zip(table_.schema, table_.columns, strict=True)
-    ]
-    text = pa.Table.from_arrays(columns, names=table_.column_names)
-    with open(path, "wb") as out:  # Arrow quotes header names whatever the style
-        out.write((",".join(table_.column_names) + "\n").encode())
-        options = pacsv.WriteOptions(include_header=False, quoting_style="none")
-        pacsv.write_csv(text, out, write_options=options)
+    else:
+        columns = [
+            _csv_instants(col) if pa.types.is_timestamp(field.type) else col
+            for field, col in zip(table_.schema, table_.columns, strict=True)
+        ]
+        text = pa.Table.from_arrays(columns, names=table_.column_names)
+        with open(partial, "wb") as out:  # Arrow quotes header names whatever the style
+            out.write((",".join(table_.column_names) + "\n").encode())
+            options = pacsv.WriteOptions(include_header=False, quoting_style="none")
+            pacsv.write_csv(text, out, write_options=options)
+    os.replace(partial, path)

@@ -1,11 +1,14 @@
-"""One simulated day: the orders created that UTC day and everything that follows from them.
+"""One simulated day's cohort: the orders created that UTC day and everything that ever
+follows from them, and the LIVE-room activity of the LIVEs started that day.
 
-A day's files hold what its step generated: the day's orders (every version, including a
-cancellation weeks later), their lines, the cart adds those lines checked out (added up
-to 40 days earlier) plus the day's abandoned cart adds, the lines' refunds and commission
-settlements (whenever they happen, up to the snapshot), and the room events and product
-impressions of the LIVEs that started that day. So a day depends only on the world and
-its own generator, and any day can be generated, or re-generated, alone.
+A cohort is drawn whole from its own generators and the world up to its day, never from
+the run's length or snapshot: its orders (every version, up to a cancellation weeks
+later), their lines, the cart adds those lines checked out (added up to 40 days earlier)
+plus the day's abandoned cart adds, the lines' refunds and commission settlements
+(whenever they happen), and the room events and impressions. Each row comes with the day
+whose drop delivers it (`Rows`): the day of its `updated_at`, `settled_at` or
+`occurred_at`; lines and cart adds come with the sale. So the cohort of day d is the same
+in any run that simulates day d, and a drop is the rows of all cohorts due that day.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
+from typing import NamedTuple
 
 import numpy as np
 import pyarrow as pa
@@ -65,6 +69,18 @@ NEVER = np.iinfo(np.int64).max
 
 _SOURCE_VOCAB = vocabulary(SOURCE_TYPES)
 _COUNTRY_VOCAB = vocabulary(COUNTRIES)
+
+
+class Rows(NamedTuple):
+    """A cohort's rows of one table, sorted by `day`: the day whose drop delivers each."""
+
+    table: pa.Table
+    day: np.ndarray
+
+
+def _by_delivery(day: np.ndarray) -> np.ndarray:
+    """The order that sorts rows by delivery day, keeping their order within a day."""
+    return np.argsort(day, kind="stable")
 
 
 def _foreign(rng, home: np.ndarray) -> np.ndarray:
@@ -129,7 +145,7 @@ def cart_origins(world: World, rng, shop, before: np.ndarray, lag: np.ndarray) -
     ok, live, prod = sel[found], live[found], prod[found]
     item[ok], product[ok] = live, prod
     start = world.live_start[live]
-    until = np.minimum(world.live_end_eff[live], before[ok] - MINUTE)
+    until = np.minimum(world.live_end[live], before[ok] - MINUTE)
     added[ok] = start + (rng.random(len(ok)) * (until - start)).astype(np.int64)
     stype[sel[~found]] = RECOMMENDATION
 
@@ -189,7 +205,7 @@ def _order_contexts(world: World, rng, m: int, t0: int):
     # in a LIVE room while it is on the air (LIVEs with a product in the bag)
     sel = np.flatnonzero(ctx == LIVE)
     lo = np.maximum(world.live_start, t0)
-    span = np.minimum(world.live_end_eff, t1) - lo
+    span = np.minimum(world.live_end, t1) - lo
     cand = np.flatnonzero((span > 0) & (world.live_bag_count > 0))
     if len(cand):
         weight = span[cand] * world.live_pop[cand]
@@ -289,7 +305,7 @@ def make_sales(world: World, rng, t0: int) -> Sales:
     )
     shipping[gift_order] = 499
     paid = created + SEC + rng.exponential(4 * MINUTE, m).astype(np.int64)
-    unpaid = (rng.random(m) < 0.06) | (paid > world.snapshot_us)
+    unpaid = rng.random(m) < 0.06
     paid[unpaid] = -1
     r = rng.random(m)
     cancel_at = np.where(
@@ -297,9 +313,7 @@ def make_sales(world: World, rng, t0: int) -> Sales:
         created + 30 * MINUTE,  # unpaid orders close after half an hour
         paid + SEC + rng.exponential(10 * HOUR, m).astype(np.int64),
     )
-    cancelled = np.where(
-        np.where(unpaid, r < 0.75, r < 0.04) & (cancel_at <= world.snapshot_us), cancel_at, -1
-    )
+    cancelled = np.where(np.where(unpaid, r < 0.75, r < 0.04), cancel_at, -1)
     market = np.full(m, -1)
     in_live = np.flatnonzero(ctx == LIVE)
     market[in_live] = world.live_region[item[in_live]]
@@ -334,29 +348,37 @@ def _with_duplicates(rng, n_rows: int, final_rows: int) -> np.ndarray:
     return np.concatenate([np.arange(n_rows), np.sort(again)])
 
 
-def orders_table(world: World, rng, s: Sales, tag: str) -> pa.Table:
-    """Each order's latest version, plus the earlier versions some orders went through."""
+def orders_table(world: World, rng, s: Sales, d: int, tag: str) -> Rows:
+    """The versions of each order an exporter delivers, each the day of its `updated_at`:
+    open (created), paid, cancelled.
+
+    The version in effect at the end of each day is always there (an order created before
+    midnight and paid after it arrives open, then paid); an earlier version of the same
+    day only sometimes: 15% of paid orders show their open version, and a cancelled order
+    always shows the version before its cancellation.
+    """
     m = len(s.o_shop)
     idx = np.arange(m)
-    cancelled = s.o_cancelled >= 0
     paid = s.o_paid >= 0
-    before_cancel = idx[cancelled]
-    unpaid_first = idx[paid & (rng.random(m) < 0.15)]
-    row = np.concatenate([idx, before_cancel, unpaid_first])
-    kind = np.concatenate(
-        [np.zeros(m, int), np.ones(len(before_cancel), int), np.full(len(unpaid_first), 2)]
-    )
-    paid_at = np.where(kind == 2, -1, s.o_paid[row])
-    cancelled_at = np.where(kind == 0, s.o_cancelled[row], -1)
+    cancelled = s.o_cancelled >= 0
+    paid_later = world.day_of(s.o_paid) > world.day_of(s.o_created)
+    open_shown = ~paid | paid_later | (rng.random(m) < 0.15)
+    row = np.concatenate([idx[open_shown], idx[paid], idx[cancelled]])
+    kind = np.repeat([0, 1, 2], [open_shown.sum(), paid.sum(), cancelled.sum()])
+    paid_at = np.where(kind >= 1, s.o_paid[row], -1)
+    cancelled_at = np.where(kind == 2, s.o_cancelled[row], -1)
     updated = np.maximum.reduce([s.o_created[row], paid_at, cancelled_at])
     order = _with_duplicates(rng, len(row), m)
+    day = world.day_of(updated[order], d)
+    by_day = _by_delivery(day)
+    order, day = order[by_day], day[by_day]
     row, paid_at, cancelled_at, updated = (
         row[order],
         paid_at[order],
         cancelled_at[order],
         updated[order],
     )
-    return table(
+    orders = table(
         "orders",
         {
             "order_id": ids(f"ord_{tag}_", row + 1, 8),
@@ -370,13 +392,15 @@ def orders_table(world: World, rng, s: Sales, tag: str) -> pa.Table:
             "updated_at": instants(updated),
         },
     )
+    return Rows(orders, day)
 
 
-def lines_table(world: World, s: Sales, tag: str) -> pa.Table:
-    """A cart line's source_id is its cart add, numbered like `cart_adds_table` numbers it."""
+def lines_table(world: World, s: Sales, d: int, tag: str) -> Rows:
+    """A cart line's source_id is its cart add, numbered like `cart_adds_table` numbers it.
+    Lines come with their order's creation."""
     cart_ids = ids(f"cart_{tag}_", np.arange(1, len(s.cart.stype) + 1), 8)
     source = world.source_ids(s.l_stype, np.where(s.l_cart >= 0, s.l_cart, s.l_item), cart_ids)
-    return table(
+    lines = table(
         "order_lines",
         {
             "line_id": ids(f"line_{tag}_", np.arange(1, len(s.l_order) + 1), 8),
@@ -392,23 +416,30 @@ def lines_table(world: World, s: Sales, tag: str) -> pa.Table:
             "commission_rate": decimals(np.maximum(s.l_rate, 0), RATE, valid=s.l_rate >= 0),
         },
     )
+    return Rows(lines, np.full(lines.num_rows, d))
 
 
-def cart_adds_table(world: World, rng, s: Sales, t0: int, tag: str) -> pa.Table:
-    """The adds the day's cart lines checked out, then the day's adds never checked out."""
+def cart_adds_table(world: World, rng, s: Sales, d: int, tag: str) -> Rows:
+    """The adds the day's cart lines checked out (delivered with the sale, though added up to
+    40 days earlier), then adds of the day never checked out (those drawn before the day
+    began are left out: they belonged in an earlier drop)."""
+    t0 = world.start_us + d * DAY
     n_abandoned = int(0.12 * world.scale) + 2
     shop = rng.choice(N_SHOPS, n_abandoned, p=SHOP_WEIGHT)
-    before = np.minimum(t0 + (rng.random(n_abandoned) * DAY).astype(np.int64), world.snapshot_us)
+    before = t0 + (rng.random(n_abandoned) * DAY).astype(np.int64)
     lag = MINUTE + rng.exponential(3 * HOUR, n_abandoned).astype(np.int64)
     abandoned = cart_origins(world, rng, shop, before, lag)
-    country = _buyer_countries(rng, shop, np.full(n_abandoned, -1))
+    today = abandoned.added >= t0
+    abandoned = CartOrigins(*(a[today] for a in vars(abandoned).values()))
+    shop = shop[today]
+    country = _buyer_countries(rng, shop, np.full(len(shop), -1))
     cart_lines = np.flatnonzero(s.l_cart >= 0)
     buyer = np.concatenate([s.o_buyer[s.l_order[cart_lines]], _people(rng, world, country)])
     prod = np.concatenate([s.cart.product, abandoned.product])
     sku = np.concatenate([s.l_sku[cart_lines], world.sku_pick(rng, abandoned.product)])
     stype = np.concatenate([s.cart.stype, abandoned.stype])
     item = np.concatenate([s.cart.item, abandoned.item])
-    return table(
+    adds = table(
         "cart_adds",
         {
             "cart_add_id": ids(f"cart_{tag}_", np.arange(1, len(prod) + 1), 8),
@@ -420,16 +451,17 @@ def cart_adds_table(world: World, rng, s: Sales, t0: int, tag: str) -> pa.Table:
             "source_id": world.source_ids(stype, item),
         },
     )
+    return Rows(adds, np.full(adds.num_rows, d))
 
 
-def refunds_and_settlements(world: World, rng, s: Sales, tag: str) -> tuple[pa.Table, pa.Table]:
-    """Refund requests on paid lines and commission settlements of rated paid lines.
+def refunds_and_settlements(world: World, rng, s: Sales, d: int, tag: str) -> tuple[Rows, Rows]:
+    """Refund requests on paid lines and commission settlements of rated paid lines, however
+    far in the future they happen (each row waits for its day's drop).
 
     A line's succeeded refunds never exceed what was paid for its merchandise. A
     settlement is the estimated commission, except 0 when the line was refunded or its
     order cancelled before settlement, and now and then a platform adjustment.
     """
-    snap = world.snapshot_us
     n = len(s.l_order)
     paid = s.o_paid[s.l_order]
     cancelled = s.o_cancelled[s.l_order]
@@ -470,19 +502,22 @@ def refunds_and_settlements(world: World, rng, s: Sales, tag: str) -> tuple[pa.T
     decided = np.concatenate(
         [decided, requested2 + MINUTE + rng.exponential(2 * DAY, j).astype(np.int64)]
     )
-    exists = requested <= snap
-    line, requested, amount, outcome, decided = (
-        a[exists] for a in (line, requested, amount, outcome, decided)
-    )
-    outcome = np.where(decided > snap, PENDING, outcome)
     refund_no = np.arange(len(line))
 
-    # versions: the final state, and for some the earlier pending one
-    shown_pending = np.flatnonzero((outcome != PENDING) & (rng.random(len(line)) < 0.5))
+    # versions: the final state (a pending outcome is never decided), and the pending one
+    # before it whenever the decision came on a later day (the state at the end of the
+    # request's day), else for half of them
+    decided_later = world.day_of(decided) > world.day_of(requested)
+    shown_pending = np.flatnonzero(
+        (outcome != PENDING) & (decided_later | (rng.random(len(line)) < 0.5))
+    )
     row = np.concatenate([refund_no, shown_pending])
     status = np.concatenate([outcome, np.full(len(shown_pending), PENDING)])
     updated = np.where(status == PENDING, requested[row], decided[row])
     order = _with_duplicates(rng, len(row), len(refund_no))
+    day = world.day_of(updated[order], d)
+    by_day = _by_delivery(day)
+    order, day = order[by_day], day[by_day]
     row, status, updated = row[order], status[order], updated[order]
     succeeded = status == SUCCEEDED
     refunds = table(
@@ -517,31 +552,33 @@ def refunds_and_settlements(world: World, rng, s: Sales, tag: str) -> tuple[pa.T
         refunded_at[rated] <= settled
     )
     amount = np.where(undone, 0, amount)
-    done = settled <= snap
-    rated, settled, amount = rated[done], settled[done], amount[done]
+    settled_day = world.day_of(settled, d)
+    by_day = _by_delivery(settled_day)
     settlements = table(
         "commission_settlements",
         {
-            "settlement_id": ids(f"stl_{tag}_", np.arange(1, len(rated) + 1), 8),
-            "line_id": ids(f"line_{tag}_", rated + 1, 8),
-            "account_id": pick(world.acc_ids, s.l_payee[rated]),
-            "settled_at": instants(settled),
-            "amount": decimals(amount),
+            "settlement_id": ids(f"stl_{tag}_", by_day + 1, 8),
+            "line_id": ids(f"line_{tag}_", rated[by_day] + 1, 8),
+            "account_id": pick(world.acc_ids, s.l_payee[rated[by_day]]),
+            "settled_at": instants(settled[by_day]),
+            "amount": decimals(amount[by_day]),
         },
     )
-    return refunds, settlements
+    return Rows(refunds, day), Rows(settlements, settled_day[by_day])
 
 
-def room_tables(world: World, rng, d: int, tag: str) -> tuple[pa.Table, pa.Table]:
-    """Viewer enter/leave events and product impressions of the LIVEs started on day `d`.
+def room_tables(world: World, rng, d: int, tag: str) -> tuple[Rows, Rows]:
+    """Viewer enter/leave events and product impressions of the LIVEs started on day `d`,
+    over their whole air time; what happens after midnight comes with the next day's drop.
 
     Each viewer's events are strictly increasing instants inside the LIVE, alternating
     enter/leave from an enter; some viewers re-enter, some are still inside at the end.
-    Impressions happen while a viewer is inside, on products of the bag. Rows come by LIVE
-    and viewer (not sorted by time: ordering is the reader's job, and costs here).
+    Impressions happen while a viewer is inside, on products of the bag. Rows of a drop
+    come by LIVE and viewer (not sorted by time: ordering is the reader's job, and costs
+    here).
     """
-    lives = np.flatnonzero(world.live_day == d)
-    start, end = world.live_start[lives], world.live_end_eff[lives]
+    lives = world.lives_of_day(d)
+    start, end = world.live_start[lives], world.live_end[lives]
     span = end - start
     weight = world.live_pop[lives] * np.sqrt(span / HOUR)
     total = 0.45 * world.scale + 40 * len(lives)
@@ -557,7 +594,7 @@ def room_tables(world: World, rng, d: int, tag: str) -> tuple[pa.Table, pa.Table
     viewer = country * PEOPLE_PER_COUNTRY + (offset[v_live] + rank) % PEOPLE_PER_COUNTRY
 
     sessions = rng.choice([1, 2, 3], v, p=[0.7, 0.21, 0.09])
-    stays = rng.random(v) < np.where(world.live_on_air[lives][v_live], 0.35, 0.07)
+    stays = rng.random(v) < 0.07
     events = 2 * sessions - stays
     a = start[v_live] + (rng.random(v) * 0.95 * span[v_live]).astype(np.int64)
     b = a + ((end[v_live] - a) * (0.1 + 0.9 * rng.random(v))).astype(np.int64)
@@ -597,48 +634,53 @@ def room_tables(world: World, rng, d: int, tag: str) -> tuple[pa.Table, pa.Table
     i_surface = rng.choice(len(SURFACES), len(i_live), p=[0.5, 0.35, 0.15])
     i_viewer = viewer[owner[s_idx[i_sess]]]
 
+    e_day = world.day_of(at, d)
+    ev = _by_delivery(e_day)
     room = table(
         "live_room_events",
         {
-            "event_id": ids(f"evt_{tag}_", np.arange(1, e + 1), 9),
-            "live_id": pick(world.live_ids, lives[v_live[owner]]),
-            "viewer_id": ids("viewer_", viewer[owner], 10),
-            "event_type": pick(vocabulary(EVENT_TYPES), np.where(is_enter, 0, 1)),
-            "occurred_at": instants(at),
-            "viewer_country": pick(_COUNTRY_VOCAB, country[owner]),
+            "event_id": ids(f"evt_{tag}_", ev + 1, 9),
+            "live_id": pick(world.live_ids, lives[v_live[owner[ev]]]),
+            "viewer_id": ids("viewer_", viewer[owner[ev]], 10),
+            "event_type": pick(vocabulary(EVENT_TYPES), np.where(is_enter[ev], 0, 1)),
+            "occurred_at": instants(at[ev]),
+            "viewer_country": pick(_COUNTRY_VOCAB, country[owner[ev]]),
         },
     )
+    i_day = world.day_of(i_at, d)
+    im = _by_delivery(i_day)
     impressions = table(
         "product_impressions",
         {
-            "impression_id": ids(f"imp_{tag}_", np.arange(1, len(i_at) + 1), 9),
-            "live_id": pick(world.live_ids, g_live),
-            "viewer_id": ids("viewer_", i_viewer, 10),
-            "product_id": pick(world.prod_ids, i_prod),
-            "surface": pick(vocabulary(SURFACES), i_surface),
-            "occurred_at": instants(i_at),
+            "impression_id": ids(f"imp_{tag}_", im + 1, 9),
+            "live_id": pick(world.live_ids, g_live[im]),
+            "viewer_id": ids("viewer_", i_viewer[im], 10),
+            "product_id": pick(world.prod_ids, i_prod[im]),
+            "surface": pick(vocabulary(SURFACES), i_surface[im]),
+            "occurred_at": instants(i_at[im]),
         },
     )
-    return room, impressions
+    return Rows(room, e_day[ev]), Rows(impressions, i_day[im])
 
 
-def sales_tables(world: World, seed: int, d: int, day: date) -> Iterator[tuple[str, pa.Table]]:
-    """The day's sales tables, each yielded as soon as it is built (so it can be written
+def sales_tables(world: World, seed: int, d: int, day: date) -> Iterator[tuple[str, Rows]]:
+    """The cohort's sales tables, each yielded as soon as it is built (so it can be written
     while the next is computed)."""
     rng = np.random.default_rng([seed, 1, d])
     t0 = world.start_us + d * DAY
     tag = day.strftime("%Y%m%d")
     sales = make_sales(world, rng, t0)
-    yield "order_lines", lines_table(world, sales, tag)
-    yield "orders", orders_table(world, rng, sales, tag)
-    yield "cart_adds", cart_adds_table(world, rng, sales, t0, tag)
-    refunds, settlements = refunds_and_settlements(world, rng, sales, tag)
+    yield "order_lines", lines_table(world, sales, d, tag)
+    yield "orders", orders_table(world, rng, sales, d, tag)
+    yield "cart_adds", cart_adds_table(world, rng, sales, d, tag)
+    refunds, settlements = refunds_and_settlements(world, rng, sales, d, tag)
     yield "refunds", refunds
     yield "commission_settlements", settlements
 
 
-def live_room_tables(world: World, seed: int, d: int, day: date) -> dict[str, pa.Table]:
-    """The day's LIVE-room tables, from a generator of their own (computed alongside sales)."""
+def live_room_tables(world: World, seed: int, d: int, day: date) -> dict[str, Rows]:
+    """The cohort's LIVE-room tables, from a generator of their own (computed alongside
+    sales)."""
     rng = np.random.default_rng([seed, 2, d])
     room, impressions = room_tables(world, rng, d, day.strftime("%Y%m%d"))
     return {"live_room_events": room, "product_impressions": impressions}

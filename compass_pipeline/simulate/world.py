@@ -1,11 +1,14 @@
 """The marketplace that exists before anyone buys: shops, accounts, bindings, catalog,
 LIVEs with their shopping bags, videos with their products.
 
-It is drawn once per run from the seed (all days at once, vectorized) and held as numpy
+The catalog and the accounts are drawn once from the seed. LIVEs and videos are drawn day
+by day, each day from its own generator (seed, day) and numbered on from the days before
+it, so the first N days of a world are the same whatever the length of the run: a run
+can be extended day by day (`compass simulate --append`). Everything is held as numpy
 arrays of integer indices, so each simulated day can sample orders, cart adds and viewers
 from it without touching strings. The special cases that the metrics must handle are
-placed on purpose (named in `SHOP_ACCOUNTS` and `_force_lives`), so they exist for any
-seed instead of by luck.
+placed on purpose on fixed days (named in `SHOP_ACCOUNTS` and `SCENARIO_LIVES`), so they
+exist for any seed instead of by luck.
 """
 
 from __future__ import annotations
@@ -78,14 +81,19 @@ OFFICIAL, CHANNEL, AFFILIATE = 0, 1, 2
 ACCOUNT_TYPES = ("official", "channel", "affiliate")
 BINDING_TYPES = ("official_integrated", "channel")
 
-# A binding time: None = long before the simulation; (fraction of the run, hour, minute)
-# = that UTC time of day `int(days * fraction)` (mid-day, so refreshes straddle it).
+# Scenario days are fixed days of the run, never fractions of its length (which would move
+# them as the run grows); a scenario on a day not simulated yet does not exist yet.
+LATE_BIND_DAY = 2  # sunsethome_outlet is bound at 06:00 UTC after hosting LIVEs unbound
+UNBIND_DAY = 3  # thames_tech is unbound at 15:30 UTC, between two of its LIVEs
+
+# A binding time: None = long before the simulation; (day, hour, minute) = that UTC time
+# of that day of the run (mid-day, so refreshes straddle it).
 # handle, type, home shop, bindings as (shop, binding type, bound, unbound)
 SHOP_ACCOUNTS = (
     ("sunsethome_official", OFFICIAL, 0, ((0, 0, None, None),)),
     ("sunsethome_deals", CHANNEL, 0, ((0, 1, None, None),)),
     # bound at 06:00 UTC after hosting LIVEs unbound (dashboard: bound_after_refresh)
-    ("sunsethome_outlet", CHANNEL, 0, ((0, 1, (0.2, 6, 0), None),)),
+    ("sunsethome_outlet", CHANNEL, 0, ((0, 1, (LATE_BIND_DAY, 6, 0), None),)),
     ("brooklynbeauty_official", OFFICIAL, 1, ((1, 0, None, None),)),
     ("brooklynbeauty_live", CHANNEL, 1, ((1, 1, None, None),)),
     # a channel account bound with the official type: never a matching binding (not_bound)
@@ -94,10 +102,10 @@ SHOP_ACCOUNTS = (
     ("prairie_trail", CHANNEL, 2, ((2, 1, None, None),)),
     ("thames_official", OFFICIAL, 3, ((3, 0, None, None),)),
     # unbound mid-day: refreshes after it see `unbound`
-    ("thames_tech", CHANNEL, 3, ((3, 1, None, (0.6, 15, 30)),)),
+    ("thames_tech", CHANNEL, 3, ((3, 1, None, (UNBIND_DAY, 15, 30)),)),
     ("lioncity_official", OFFICIAL, 4, ((4, 0, None, None),)),
     # bound and unbound within the run
-    ("lioncity_makan", CHANNEL, 4, ((4, 1, (0.25, 6, 0), (0.75, 21, 0)),)),
+    ("lioncity_makan", CHANNEL, 4, ((4, 1, (1, 6, 0), (4, 21, 0)),)),
     # one channel account working for two shops: gmv_own_shops covers both
     ("usdeals_network", CHANNEL, 0, ((0, 1, None, None), (2, 1, None, None))),
 )
@@ -188,14 +196,27 @@ class ShopTimeIndex:
         return self.item[chosen], self.product[chosen], found
 
 
+def lives_per_day(scale: int) -> int:
+    return int(np.clip(round(scale / 150), 10, 600))  # at least the scenario slots
+
+
+def videos_per_day(scale: int) -> int:
+    return int(np.clip(round(scale / 250), 4, 300))
+
+
 @dataclass
 class World:
-    """Integer-indexed arrays of everything static; string ids only for writing."""
+    """Integer-indexed arrays of everything static; string ids only for writing.
+
+    LIVEs and videos are numbered day after day, a fixed number a day (`lives_of_day`), so
+    an index, and the id written from it, means the same LIVE in a run of any length.
+    """
 
     start_us: int
     days: int
     scale: int
-    snapshot_us: int
+    lives_per_day: int
+    videos_per_day: int
     # products, contiguous by shop; popularity as a per-shop CDF offset by the shop index
     prod_shop: np.ndarray
     prod_cdf: np.ndarray
@@ -210,12 +231,10 @@ class World:
     # LIVEs
     live_host: np.ndarray
     live_region: np.ndarray
-    live_day: np.ndarray
     live_start: np.ndarray
     live_end: np.ndarray
-    live_end_eff: np.ndarray
-    live_on_air: np.ndarray
     live_pop: np.ndarray
+    live_title: np.ndarray
     bag_live: np.ndarray
     bag_prod: np.ndarray
     live_bag_start: np.ndarray
@@ -225,11 +244,15 @@ class World:
     # videos
     video_poster: np.ndarray
     video_pub: np.ndarray
+    video_shoppable: np.ndarray
     video_sells: np.ndarray
     vp_video: np.ndarray
     vp_prod: np.ndarray
     vp_video_shop: np.ndarray
     video_index: ShopTimeIndex
+    # every version of every binding, and the day whose drop delivers it
+    bindings: pa.Table
+    binding_day: np.ndarray
     # ids, for writing
     shop_ids: pa.Array
     prod_ids: pa.Array
@@ -238,7 +261,7 @@ class World:
     live_ids: pa.Array
     video_ids: pa.Array
     countries: pa.Array = field(default_factory=lambda: vocabulary(COUNTRIES))
-    tables: dict[str, pa.Table] = field(default_factory=dict)
+    tables: dict[str, pa.Table] = field(default_factory=dict)  # shops, accounts, catalog
 
     def __post_init__(self) -> None:
         # the ids a source_id can name, LIVEs then videos then accounts
@@ -247,6 +270,15 @@ class World:
     @property
     def affiliate_start(self) -> int:
         return N_SHOP_ACCOUNTS
+
+    def day_of(self, micros: np.ndarray, first: int = 0) -> np.ndarray:
+        """The day (0 = `start`) whose drop delivers something that happened at `micros`:
+        the UTC day it happened, and never before day `first` (what happened before the
+        simulation is in the first drop that has it)."""
+        return np.maximum((np.asarray(micros) - self.start_us) // DAY, first).astype(np.int64)
+
+    def lives_of_day(self, d: int) -> np.ndarray:
+        return np.arange(d * self.lives_per_day, (d + 1) * self.lives_per_day)
 
     def catalog_pick(self, rng, shop) -> np.ndarray:
         """A product of each shop, popular ones more often."""
@@ -300,10 +332,68 @@ class World:
             index[stype == CART] = -1
         return pick(refs, index, valid=index >= 0)
 
+    def drop_tables(self, d: int) -> dict[str, pa.Table]:
+        """What day `d`'s drop holds of the LIVEs, videos and bindings.
 
-def _binding_time(start_us: int, days: int, spec) -> int:
-    fraction, hour, minute = spec
-    day = min(int(days * fraction), days - 1)
+        A LIVE arrives the day it starts, still without `ended_at` if it is on the air at
+        the day's end, and again with it the day it ends (the newer version); its bag comes
+        with its first row. Videos and their products come the day they are published;
+        each binding version the day of its `updated_at`.
+        """
+        t1 = self.start_us + (d + 1) * DAY
+        today = self.lives_of_day(d)
+        yesterday = self.lives_of_day(d - 1) if d > 0 else today[:0]
+        ended_today = yesterday[self.live_end[yesterday] >= t1 - DAY]
+        lives = np.concatenate([ended_today, today])
+        ended = np.concatenate([np.ones(len(ended_today), bool), self.live_end[today] < t1])
+        bag = slice(
+            self.live_bag_start[today[0]],
+            self.live_bag_start[today[-1]] + self.live_bag_count[today[-1]],
+        )
+        first_video, end_video = d * self.videos_per_day, (d + 1) * self.videos_per_day
+        vp = slice(*np.searchsorted(self.vp_video, [first_video, end_video]))
+        videos = slice(first_video, end_video)
+        return {
+            "account_bindings": self.bindings.filter(pa.array(self.binding_day == d)),
+            "live_sessions": table(
+                "live_sessions",
+                {
+                    "live_id": pick(self.live_ids, lives),
+                    "account_id": pick(self.acc_ids, self.live_host[lives]),
+                    "region": pick(self.countries, self.live_region[lives]),
+                    "title": pick(vocabulary(_LIVE_TITLES), self.live_title[lives]),
+                    "started_at": instants(self.live_start[lives]),
+                    "ended_at": instants(self.live_end[lives], valid=ended),
+                },
+            ),
+            "live_products": table(
+                "live_products",
+                {
+                    "live_id": pick(self.live_ids, self.bag_live[bag]),
+                    "product_id": pick(self.prod_ids, self.bag_prod[bag]),
+                },
+            ),
+            "videos": table(
+                "videos",
+                {
+                    "video_id": self.video_ids[videos],
+                    "account_id": pick(self.acc_ids, self.video_poster[videos]),
+                    "published_at": instants(self.video_pub[videos]),
+                    "is_shoppable": pa.array(self.video_shoppable[videos]),
+                },
+            ),
+            "video_products": table(
+                "video_products",
+                {
+                    "video_id": pick(self.video_ids, self.vp_video[vp]),
+                    "product_id": pick(self.prod_ids, self.vp_prod[vp]),
+                },
+            ),
+        }
+
+
+def _binding_time(start_us: int, spec) -> int:
+    day, hour, minute = spec
     return start_us + day * DAY + hour * HOUR + minute * MINUTE
 
 
@@ -336,31 +426,26 @@ def _catalog(rng, scale: int):
     return shop, glob, cdf, sku_prod, sku_start, sku_count, price, category, title
 
 
-def _force_lives(days: int):
-    """LIVE slots given a fixed host, start, length or bag, so every phenomenon exists.
-
-    (day, slot, host handle or None, start as µs after 00:00 UTC, length µs, bag mode)
-    bag mode: 0 normal, 1 globally sellable only, 2 empty.
-    """
-    last = days - 1
-    late_bind_day = min(int(days * 0.2), days - 1)
-    unbind_day = min(int(days * 0.6), days - 1)
-    return [
-        # crosses UTC midnight (and London's)
-        (0, 0, "usdeals_network", 22 * HOUR + 30 * MINUTE, 3 * HOUR, 0),
-        # 22:30 in Los Angeles: crosses the shop's local midnight
-        (0, 1, "sunsethome_official", 6 * HOUR + 30 * MINUTE, 3 * HOUR, 1),
-        # hosted the evening before its binding takes effect at 06:00 UTC, and that night
-        (max(late_bind_day - 1, 0), 2, "sunsethome_outlet", 20 * HOUR, 3 * HOUR, 0),
-        (late_bind_day, 3, "sunsethome_outlet", 1 * HOUR, 2 * HOUR, 0),
-        (min(1, last), 4, "brooklynbeauty_club", 14 * HOUR, 2 * HOUR, 0),
-        (max(unbind_day - 1, 0), 5, "thames_tech", 19 * HOUR, 2 * HOUR, 0),
-        (min(unbind_day + 1, last), 6, "thames_tech", 19 * HOUR, 2 * HOUR, 1),
-        (min(days // 2, last), 7, None, None, None, 2),  # a LIVE with an empty bag
-        (min(2, last), 8, None, None, None, 1),
-        # still on the air at the snapshot
-        (last, 9, "lioncity_official", DAY - 3 * HOUR, 6 * HOUR, 0),
-    ]
+# LIVE slots given a fixed host, start, length or bag on a fixed day, so every phenomenon
+# exists: (day, slot, host handle or None, start as µs after 00:00 UTC, length µs, bag mode)
+# bag mode: 0 normal, 1 globally sellable only, 2 empty.
+SCENARIO_LIVES = (
+    # crosses UTC midnight (and London's)
+    (0, 0, "usdeals_network", 22 * HOUR + 30 * MINUTE, 3 * HOUR, 0),
+    # 22:30 in Los Angeles: crosses the shop's local midnight
+    (0, 1, "sunsethome_official", 6 * HOUR + 30 * MINUTE, 3 * HOUR, 1),
+    # hosted the evening before its binding takes effect at 06:00 UTC, and that night
+    (LATE_BIND_DAY - 1, 2, "sunsethome_outlet", 20 * HOUR, 3 * HOUR, 0),
+    (LATE_BIND_DAY, 3, "sunsethome_outlet", 1 * HOUR, 2 * HOUR, 0),
+    (1, 4, "brooklynbeauty_club", 14 * HOUR, 2 * HOUR, 0),
+    (UNBIND_DAY - 1, 5, "thames_tech", 19 * HOUR, 2 * HOUR, 0),
+    (UNBIND_DAY + 1, 6, "thames_tech", 19 * HOUR, 2 * HOUR, 1),
+    (2, 7, None, None, None, 2),  # a LIVE with an empty bag
+    (2, 8, None, None, None, 1),
+)
+# Every day, a LIVE that starts in the day's last three hours and lasts four to six: some
+# LIVE is on the air at the end of every drop, whatever day the run stops.
+NIGHTLY_SLOT = 9
 
 
 def _shop_of_currency(rng, currency: np.ndarray) -> np.ndarray:
@@ -368,21 +453,39 @@ def _shop_of_currency(rng, currency: np.ndarray) -> np.ndarray:
     return CURRENCY_SHOPS[currency, (rng.random(len(currency)) * count).astype(np.int64)]
 
 
-def _lives(rng, start_us, days, scale, acc_type, acc_region, acc_home, n_aff):
-    """LIVE schedule and hosts; the bag as (LIVE, shop) entries, products chosen later."""
-    per_day = int(np.clip(round(scale / 150), 10, 600))  # at least the forced slots
-    n = days * per_day
-    day = np.repeat(np.arange(days), per_day)
+@dataclass
+class _Accounts:
+    type_: np.ndarray
+    region: np.ndarray
+    home: np.ndarray
+    n_affiliates: int
+
+
+@dataclass
+class _Catalog:
+    shop: np.ndarray
+    cdf: np.ndarray
+    glob_idx: np.ndarray
+    glob_start: np.ndarray
+    glob_count: np.ndarray
+
+
+def _day_lives(rng, d: int, day_us: int, n: int, acc: _Accounts, cat: _Catalog):
+    """Day `d`'s LIVEs (numbered from `n * d`): schedule, host and bag.
+
+    The bag holds products of the host's shop (or a random shop of the LIVE's currency for
+    an affiliate), a fifth of them from any shop of that currency.
+    """
     kind = rng.choice(3, n, p=[0.3, 0.25, 0.45])
-    officials = np.flatnonzero(acc_type[:N_SHOP_ACCOUNTS] == OFFICIAL)
-    channels = np.flatnonzero(acc_type[:N_SHOP_ACCOUNTS] == CHANNEL)
+    officials = np.flatnonzero(acc.type_[:N_SHOP_ACCOUNTS] == OFFICIAL)
+    channels = np.flatnonzero(acc.type_[:N_SHOP_ACCOUNTS] == CHANNEL)
     host = np.select(
         [kind == OFFICIAL, kind == CHANNEL],
         [
-            officials[rng.choice(len(officials), n, p=SHOP_WEIGHT[acc_home[officials]])],
+            officials[rng.choice(len(officials), n, p=SHOP_WEIGHT[acc.home[officials]])],
             channels[rng.integers(0, len(channels), n)],
         ],
-        N_SHOP_ACCOUNTS + rng.integers(0, n_aff, n),
+        N_SHOP_ACCOUNTS + rng.integers(0, acc.n_affiliates, n),
     )
     offset = rng.integers(0, 24 * 60, n) * MINUTE + rng.integers(0, 60, n) * SEC
     r = rng.random(n)
@@ -398,61 +501,86 @@ def _lives(rng, start_us, days, scale, acc_type, acc_region, acc_home, n_aff):
     )
     bag_mode = np.where(rng.random(n) < 0.3, 1, 0)
     bag_mode[rng.random(n) < 0.01] = 2
-    for f_day, slot, handle, f_offset, f_length, f_mode in _force_lives(days):
-        i = f_day * per_day + slot
+    offset[NIGHTLY_SLOT] = 21 * HOUR + rng.integers(0, 3 * 3600) * SEC
+    length[NIGHTLY_SLOT] = 4 * HOUR + rng.integers(0, 2 * 3600) * SEC
+    bag_mode[NIGHTLY_SLOT] = 0
+    for f_day, slot, handle, f_offset, f_length, f_mode in SCENARIO_LIVES:
+        if f_day != d:
+            continue
         if handle is not None:
-            host[i] = SHOP_ACCOUNT_INDEX[handle]
+            host[slot] = SHOP_ACCOUNT_INDEX[handle]
         if f_offset is not None:
-            offset[i], length[i] = f_offset, f_length
-        bag_mode[i] = f_mode
-    start = start_us + day * DAY + offset
-    end = start + length
-    region = acc_region[host]
+            offset[slot], length[slot] = f_offset, f_length
+        bag_mode[slot] = f_mode
+    start = day_us + offset
+    region = acc.region[host]
     currency = COUNTRY_CURRENCY[region]
-    # the bag: products of the host's shop (or a random shop of the LIVE's currency for an
-    # affiliate), a fifth of them from any shop of that currency
-    home = np.where(acc_home[host] >= 0, acc_home[host], _shop_of_currency(rng, currency))
+    home = np.where(acc.home[host] >= 0, acc.home[host], _shop_of_currency(rng, currency))
     size = np.where(bag_mode == 2, 0, np.minimum(1 + rng.poisson(5, n), 25))
     e_live = np.repeat(np.arange(n), size)
     other = _shop_of_currency(rng, currency[e_live])
     e_shop = np.where(rng.random(len(e_live)) < 0.8, home[e_live], other)
-    return day, host, region, start, end, bag_mode, e_live, e_shop
+    catalog = np.searchsorted(cat.cdf, e_shop + rng.random(len(e_live)), side="right")
+    globals_ = cat.glob_idx[uniform_in(rng, cat.glob_start[e_shop], cat.glob_count[e_shop])]
+    e_prod = np.where(bag_mode[e_live] == 1, globals_, catalog)
+    n_prod = len(cat.shop)
+    bag_key = np.unique(e_live.astype(np.int64) * n_prod + e_prod)  # by LIVE, shop, product
+    return {
+        "host": host,
+        "region": region,
+        "start": start,
+        "end": start + length,
+        "pop": rng.lognormal(0.0, 0.7, n),
+        "title": rng.integers(0, len(_LIVE_TITLES), n),
+        "bag_live": n * d + bag_key // n_prod,
+        "bag_prod": bag_key % n_prod,
+    }
 
 
-def _videos(rng, start_us, days, scale, acc_region, acc_home, n_aff, cdf):
-    """Videos by shop accounts (self-operated) and affiliates; most shoppable, some of
-    those never bought (not `sells`). Video 0 is not shoppable, video 1 never sells."""
-    per_day = int(np.clip(round(scale / 250), 4, 300))
-    n = days * per_day
-    day = np.repeat(np.arange(days), per_day)
+def _day_videos(rng, d: int, day_us: int, n: int, acc: _Accounts, cdf: np.ndarray):
+    """Day `d`'s videos (numbered from `n * d`) by shop accounts (self-operated) and
+    affiliates; most shoppable, some of those never bought (not `sells`). The first video
+    is not shoppable, the second never sells."""
     poster = np.where(
         rng.random(n) < 0.4,
         rng.integers(0, N_SHOP_ACCOUNTS, n),
-        N_SHOP_ACCOUNTS + rng.integers(0, n_aff, n),
+        N_SHOP_ACCOUNTS + rng.integers(0, acc.n_affiliates, n),
     )
-    pub = start_us + day * DAY + (rng.random(n) * DAY).astype(np.int64)
+    pub = day_us + (rng.random(n) * DAY).astype(np.int64)
     shoppable = rng.random(n) < 0.85
     sells = shoppable & (rng.random(n) >= 0.15)
-    shoppable[0], sells[0] = False, False
-    shoppable[1], sells[1] = True, False
+    if d == 0:
+        shoppable[0], sells[0] = False, False
+        shoppable[1], sells[1] = True, False
     shop = np.where(
-        acc_home[poster] >= 0,
-        acc_home[poster],
-        _shop_of_currency(rng, COUNTRY_CURRENCY[acc_region[poster]]),
+        acc.home[poster] >= 0,
+        acc.home[poster],
+        _shop_of_currency(rng, COUNTRY_CURRENCY[acc.region[poster]]),
     )
     size = np.where(shoppable, 1 + (rng.random(n) < 0.3) + (rng.random(n) < 0.1), 0)
     e_video = np.repeat(np.arange(n), size)
     e_prod = np.searchsorted(cdf, shop[e_video] + rng.random(len(e_video)), side="right")
     n_prod = len(cdf)
     key = np.unique(e_video.astype(np.int64) * n_prod + e_prod)
-    return poster, pub, shoppable, sells, key // n_prod, key % n_prod
+    return {
+        "poster": poster,
+        "pub": pub,
+        "shoppable": shoppable,
+        "sells": sells,
+        "vp_video": n * d + key // n_prod,
+        "vp_prod": key % n_prod,
+    }
+
+
+def _by_day(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    return {name: np.concatenate([part[name] for part in parts]) for name in parts[0]}
 
 
 def build_world(start: date, days: int, scale: int, seed: int) -> World:
-    """Everything static, drawn from its own generator (seed, 0)."""
+    """Catalog, accounts and bindings from the generator (seed, 0); the LIVEs and videos of
+    day d from (seed, 3, d) and (seed, 4, d), so no day depends on the run's length."""
     rng = np.random.default_rng([seed, 0])
     start_us = epoch_us(start)
-    snapshot_us = start_us + days * DAY
 
     shop, glob, cdf, sku_prod, sku_start, sku_count, price, category, title = _catalog(rng, scale)
     n_prod = len(shop)
@@ -466,29 +594,47 @@ def build_world(start: date, days: int, scale: int, seed: int) -> World:
     acc_type = np.concatenate([[a[1] for a in SHOP_ACCOUNTS], np.full(n_aff, AFFILIATE)])
     acc_home = np.concatenate([[a[2] for a in SHOP_ACCOUNTS], np.full(n_aff, -1)])
     acc_region = np.concatenate([SHOP_REGION[acc_home[:N_SHOP_ACCOUNTS]], aff_region])
-
-    day, host, region, l_start, l_end, bag_mode, e_live, e_shop = _lives(
-        rng, start_us, days, scale, acc_type, acc_region, acc_home, n_aff
-    )
-    n_live = len(host)
-    catalog = np.searchsorted(cdf, e_shop + rng.random(len(e_live)), side="right")
+    accounts = _Accounts(acc_type, acc_region, acc_home, n_aff)
     glob_idx = np.flatnonzero(glob)
     glob_start, glob_count = group_starts(shop[glob_idx], N_SHOPS)
-    globals_ = glob_idx[uniform_in(rng, glob_start[e_shop], glob_count[e_shop])]
-    e_prod = np.where(bag_mode[e_live] == 1, globals_, catalog)
-    bag_key = np.unique(e_live.astype(np.int64) * n_prod + e_prod)  # by LIVE, shop, product
-    bag_live, bag_prod = bag_key // n_prod, bag_key % n_prod
-    live_bag_start, live_bag_count = group_starts(bag_live, n_live)
+    catalog = _Catalog(shop, cdf, glob_idx, glob_start, glob_count)
 
-    poster, pub, shoppable, sells, vp_video, vp_prod = _videos(
-        rng, start_us, days, scale, acc_region, acc_home, n_aff, cdf
+    per_live, per_video = lives_per_day(scale), videos_per_day(scale)
+    lives = _by_day(
+        [
+            _day_lives(
+                np.random.default_rng([seed, 3, d]),
+                d,
+                start_us + d * DAY,
+                per_live,
+                accounts,
+                catalog,
+            )
+            for d in range(days)
+        ]
     )
-    sells_vp = sells[vp_video]
+    videos = _by_day(
+        [
+            _day_videos(
+                np.random.default_rng([seed, 4, d]), d, start_us + d * DAY, per_video, accounts, cdf
+            )
+            for d in range(days)
+        ]
+    )
+    n_live, n_video = days * per_live, days * per_video
+    bag_live, bag_prod = lives["bag_live"], lives["bag_prod"]
+    live_bag_start, live_bag_count = group_starts(bag_live, n_live)
+    vp_video, vp_prod = videos["vp_video"], videos["vp_prod"]
+    sells_vp = videos["sells"][vp_video]
+    shop_ids = vocabulary(s[0] for s in SHOPS)
+    acc_ids = ids("acct_", np.arange(1, len(acc_type) + 1), 5)
+    bindings, binding_day = _bindings(rng, start_us, shop_ids, acc_ids)
     world = World(
         start_us=start_us,
         days=days,
         scale=scale,
-        snapshot_us=snapshot_us,
+        lives_per_day=per_live,
+        videos_per_day=per_video,
         prod_shop=shop,
         prod_cdf=cdf,
         prod_sku_start=sku_start,
@@ -498,58 +644,55 @@ def build_world(start: date, days: int, scale: int, seed: int) -> World:
         acc_region=acc_region,
         acc_home=acc_home,
         n_affiliates=n_aff,
-        live_host=host,
-        live_region=region,
-        live_day=day,
-        live_start=l_start,
-        live_end=l_end,
-        live_end_eff=np.minimum(l_end, snapshot_us),
-        live_on_air=l_end > snapshot_us,
-        live_pop=rng.lognormal(0.0, 0.7, n_live),
+        live_host=lives["host"],
+        live_region=lives["region"],
+        live_start=lives["start"],
+        live_end=lives["end"],
+        live_pop=lives["pop"],
+        live_title=lives["title"],
         bag_live=bag_live,
         bag_prod=bag_prod,
         live_bag_start=live_bag_start,
         live_bag_count=live_bag_count,
         bag_live_shop=bag_live * N_SHOPS + shop[bag_prod],
-        live_index=ShopTimeIndex.build(shop[bag_prod], bag_live, bag_prod, l_start),
-        video_poster=poster,
-        video_pub=pub,
-        video_sells=sells,
+        live_index=ShopTimeIndex.build(shop[bag_prod], bag_live, bag_prod, lives["start"]),
+        video_poster=videos["poster"],
+        video_pub=videos["pub"],
+        video_shoppable=videos["shoppable"],
+        video_sells=videos["sells"],
         vp_video=vp_video,
         vp_prod=vp_prod,
         vp_video_shop=vp_video * N_SHOPS + shop[vp_prod],
         video_index=ShopTimeIndex.build(
-            shop[vp_prod][sells_vp], vp_video[sells_vp], vp_prod[sells_vp], pub
+            shop[vp_prod][sells_vp], vp_video[sells_vp], vp_prod[sells_vp], videos["pub"]
         ),
-        shop_ids=vocabulary(s[0] for s in SHOPS),
+        bindings=bindings,
+        binding_day=binding_day,
+        shop_ids=shop_ids,
         prod_ids=ids("prod_", np.arange(1, n_prod + 1), 6),
         sku_ids=ids("sku_", np.arange(1, len(sku_prod) + 1), 7),
-        acc_ids=ids("acct_", np.arange(1, len(acc_type) + 1), 5),
+        acc_ids=acc_ids,
         live_ids=ids("live_", np.arange(1, n_live + 1), 6),
-        video_ids=ids("video_", np.arange(1, len(poster) + 1), 6),
+        video_ids=ids("video_", np.arange(1, n_video + 1), 6),
     )
-    world.tables = _static_tables(
-        world, rng, category, title, glob, sku_prod, n_aff, shoppable, bag_live, bag_prod
-    )
+    world.tables = _static_tables(world, category, title, glob, sku_prod, n_aff)
     return world
 
 
-def _bindings(world: World, rng) -> pa.Table:
-    """One row per binding version; a few exact duplicates, as a re-sent export would have."""
+def _bindings(rng, start_us: int, shop_ids: pa.Array, acc_ids: pa.Array):
+    """Every binding version with the day whose drop delivers it (its `updated_at`'s; the
+    first drop for what was bound before the simulation), a re-sync that changed nothing
+    but the version, and two rows exported twice (in the same drop)."""
     shop, acc, btype, bound, unbound, updated = [], [], [], [], [], []
     for a, (_, _, _, specs) in enumerate(SHOP_ACCOUNTS):  # a dozen fixed accounts
         for s, kind, bound_spec, unbound_spec in specs:
             if bound_spec is None:
-                b = (
-                    world.start_us
-                    - int(rng.integers(30, 400)) * DAY
-                    + int(rng.integers(0, 86400)) * SEC
-                )
+                b = start_us - int(rng.integers(30, 400)) * DAY + int(rng.integers(0, 86400)) * SEC
             else:
-                b = _binding_time(world.start_us, world.days, bound_spec)
+                b = _binding_time(start_us, bound_spec)
             versions = [(b, -1, b)]
             if unbound_spec is not None:
-                u = _binding_time(world.start_us, world.days, unbound_spec)
+                u = _binding_time(start_us, unbound_spec)
                 versions.append((b, u, u))
             for vb, vu, vt in versions:
                 shop.append(s)
@@ -558,32 +701,30 @@ def _bindings(world: World, rng) -> pa.Table:
                 bound.append(vb)
                 unbound.append(vu)
                 updated.append(vt)
-    # a re-sync that changed nothing but the version, and two rows exported twice
+    # the re-sync on the run's second day, 09:00 UTC; the twice-exported rows
     again = [0, 3, len(shop) - 1]
     shop += [shop[i] for i in again]
     acc += [acc[i] for i in again]
     btype += [btype[i] for i in again]
     bound += [bound[i] for i in again]
     unbound += [unbound[i] for i in again]
-    updated += [updated[0] + 3 * DAY, updated[3], updated[-1]]
-    unbound_a = np.array(unbound)
-    return table(
-        "account_bindings",
-        {
-            "shop_id": pick(world.shop_ids, np.array(shop)),
-            "account_id": pick(world.acc_ids, np.array(acc)),
-            "binding_type": pick(vocabulary(BINDING_TYPES), np.array(btype)),
-            "bound_at": instants(np.array(bound)),
-            "unbound_at": instants(np.maximum(unbound_a, 0), valid=unbound_a >= 0),
-            "updated_at": instants(np.array(updated)),
-        },
-    )
+    updated += [start_us + DAY + 9 * HOUR, updated[3], updated[-1]]
+    updated_a, unbound_a = np.array(updated), np.array(unbound)
+    day = np.maximum((updated_a - start_us) // DAY, 0)
+    order = np.argsort(day, kind="stable")
+    columns = {
+        "shop_id": pick(shop_ids, np.array(shop)),
+        "account_id": pick(acc_ids, np.array(acc)),
+        "binding_type": pick(vocabulary(BINDING_TYPES), np.array(btype)),
+        "bound_at": instants(np.array(bound)),
+        "unbound_at": instants(np.maximum(unbound_a, 0), valid=unbound_a >= 0),
+        "updated_at": instants(updated_a),
+    }
+    return table("account_bindings", columns).take(pa.array(order)), day[order]
 
 
-def _static_tables(
-    world: World, rng, category, title, glob, sku_prod, n_aff, shoppable, bag_live, bag_prod
-) -> dict[str, pa.Table]:
-    countries = world.countries
+def _static_tables(world: World, category, title, glob, sku_prod, n_aff) -> dict[str, pa.Table]:
+    """The tables that never grow: shops, accounts, products and SKUs (one file each)."""
     n_acc = len(world.acc_type)
     handles = pa.concat_arrays(
         [
@@ -591,7 +732,6 @@ def _static_tables(
             ids("@creator_", np.arange(1, n_aff + 1), 4),
         ]
     )
-    n_live = len(world.live_host)
     return {
         "shops": table(
             "shops",
@@ -609,10 +749,9 @@ def _static_tables(
                 "account_id": world.acc_ids,
                 "handle": handles,
                 "account_type": pick(vocabulary(ACCOUNT_TYPES), world.acc_type),
-                "region": pick(countries, world.acc_region[:n_acc]),
+                "region": pick(world.countries, world.acc_region[:n_acc]),
             },
         ),
-        "account_bindings": _bindings(world, rng),
         "products": table(
             "products",
             {
@@ -629,40 +768,6 @@ def _static_tables(
                 "sku_id": world.sku_ids,
                 "product_id": pick(world.prod_ids, sku_prod),
                 "unit_price": decimals(world.sku_price),
-            },
-        ),
-        "live_sessions": table(
-            "live_sessions",
-            {
-                "live_id": world.live_ids,
-                "account_id": pick(world.acc_ids, world.live_host),
-                "region": pick(countries, world.live_region),
-                "title": pick(vocabulary(_LIVE_TITLES), rng.integers(0, len(_LIVE_TITLES), n_live)),
-                "started_at": instants(world.live_start),
-                "ended_at": instants(world.live_end, valid=~world.live_on_air),
-            },
-        ),
-        "live_products": table(
-            "live_products",
-            {
-                "live_id": pick(world.live_ids, bag_live),
-                "product_id": pick(world.prod_ids, bag_prod),
-            },
-        ),
-        "videos": table(
-            "videos",
-            {
-                "video_id": world.video_ids,
-                "account_id": pick(world.acc_ids, world.video_poster),
-                "published_at": instants(world.video_pub),
-                "is_shoppable": pa.array(shoppable),
-            },
-        ),
-        "video_products": table(
-            "video_products",
-            {
-                "video_id": pick(world.video_ids, world.vp_video),
-                "product_id": pick(world.prod_ids, world.vp_prod),
             },
         ),
     }
