@@ -15,7 +15,7 @@ Readings where the spec leaves room:
 - Order management (FAQ 数据概览 Q4) speaks of the day's *shipped* orders (发货订单); the raw
   contract has no shipment events, so it counts paid orders as metrics.md §6 says, each
   order's state taken at the end of its paid stat date: cancelled wins over fully refunded,
-  so an order is counted once.
+  so an order is counted once (``order_facts`` decides the state; R04 reads the same).
 - The commission base (metrics.md §8) is the list amount less the seller discount; the FAQ
   (达人分析 Q1) says "order amount × rate" loosely, and the spec's narrower base is kept.
 """
@@ -147,7 +147,7 @@ DAILY_SPECS: tuple[OutputSpec, ...] = (
         "罗盘今日的订单数量大于订单管理的今日发货订单数量?",
         order_management_daily_schema,
         ("shop_id", "stat_date"),
-        ("line_facts", "refund_facts", "shop_activity_facts"),
+        ("order_facts", "refund_facts", "shop_activity_facts"),
     ),
     _daily(
         "product_analysis_daily",

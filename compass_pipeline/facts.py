@@ -1,8 +1,10 @@
 """The facts layer: every definition of metrics.md §1–4 applied once (ARCHITECTURE.md).
 
-Line GMV and shipping shares, channel attribution with the LIVE window, and shop-local stat
-dates are computed here, in ``sql/<fact>.sql``, and nowhere else; the marts only filter and
-aggregate these tables.
+Line GMV and shipping shares, channel attribution with the LIVE window, shop-local stat
+dates, each LIVE's start date in each shop's time zone (``live_shop_facts``, metrics.md §2)
+and each order's state at the end of its paid stat date (``order_facts``, metrics.md §6:
+cancelled wins over fully refunded) are computed here, in ``sql/<fact>.sql``, and nowhere
+else; the marts and the reconciliations only filter and aggregate these tables.
 
 Input: a DuckDB connection in which the normalized raw tables exist as ``raw_<table>``
 relations with exactly the raw-contract columns and types. Each fact reads the raw tables
@@ -11,8 +13,8 @@ and the facts listed before it in ``FACT_SPECS``, by name.
 Readings: ``estimated_commission`` is 0.00 (never null) on a line without a rate or an
 attributed creator; ``window_close`` is kept on a line whose origin LIVE's window has closed
 (``channel_detail = 'live_window_expired'``, no ``live_id``), so the expiry can be audited.
-``line_facts`` rows come back in no particular order (its SQL says why); the smaller facts
-are sorted by their time column.
+``line_facts`` and ``order_facts`` rows come back in no particular order (the SQL says why);
+the smaller facts are sorted by their time or date column.
 
 ``build_facts`` returns Arrow tables, which suits tests and small data. At tens of millions
 of lines, stream each fact instead: ``fact_relation(con, name, settings)`` is a lazy DuckDB
@@ -26,6 +28,7 @@ import duckdb
 import pyarrow as pa
 
 from compass_pipeline.config import Settings
+from compass_pipeline.refresh_calendar import last_list_refresh_hour
 from compass_pipeline.registry import UNPARTITIONED, OutputSpec
 from compass_pipeline.sqlfiles import load_sql
 
@@ -52,6 +55,10 @@ def live_facts_schema() -> pa.Schema:
             ("dashboard_close", INSTANT),
         ]
     )
+
+
+def live_shop_facts_schema() -> pa.Schema:
+    return pa.schema([("live_id", TEXT), ("shop_id", TEXT), ("start_date", DAY)])
 
 
 def line_facts_schema() -> pa.Schema:
@@ -114,6 +121,21 @@ def refund_facts_schema() -> pa.Schema:
             ("live_id", TEXT),
             ("video_id", TEXT),
             ("creator_account_id", TEXT),
+        ]
+    )
+
+
+def order_facts_schema() -> pa.Schema:
+    return pa.schema(
+        [
+            ("shop_id", TEXT),
+            ("stat_date", DAY),
+            ("order_id", TEXT),
+            ("order_lines", COUNT),
+            ("gmv", MONEY),
+            ("cancelled_stat_date", DAY),
+            ("refunded_by_end_of_stat_date", MONEY),
+            ("state_at_end_of_stat_date", TEXT),
         ]
     )
 
@@ -193,6 +215,16 @@ FACT_SPECS: tuple[OutputSpec, ...] = (
         ("raw_live_sessions", "raw_accounts"),
     ),
     _fact(
+        "live_shop_facts",
+        "One row per LIVE × shop: the LIVE start date in the shop's time zone, by which the "
+        "LIVE modules group a LIVE's GMV; answers 数据概览 Q3.",
+        "为什么罗盘首页经营概览的成交金额和比直播列表等模块的直播成交金额小?",
+        live_shop_facts_schema,
+        ("live_id", "shop_id"),
+        ("start_date", "shop_id", "live_id"),
+        ("live_facts", "raw_shops"),
+    ),
+    _fact(
         "line_facts",
         "One row per line of a paid order: GMV with its shipping share, shop-local stat date, "
         "channel attribution (LIVE window applied) and estimated commission; answers "
@@ -219,6 +251,16 @@ FACT_SPECS: tuple[OutputSpec, ...] = (
         ("refund_id",),
         ("requested_at", "refund_id"),
         ("raw_refunds", "raw_shops", "line_facts"),
+    ),
+    _fact(
+        "order_facts",
+        "One row per paid order: its lines, GMV, and its state at the end of its paid stat "
+        "date (open, cancelled, or fully refunded; cancelled wins); answers 数据概览 Q4.",
+        "罗盘今日的订单数量大于订单管理的今日发货订单数量?",
+        order_facts_schema,
+        ("order_id",),
+        (),  # stored unsorted, as line_facts: see sql/order_facts.sql
+        ("line_facts", "refund_facts"),
     ),
     _fact(
         "settlement_facts",
@@ -264,9 +306,9 @@ FACTS_BY_NAME = {spec.name: spec for spec in FACT_SPECS}
 
 
 def fact_params(name: str, settings: Settings) -> dict[str, object]:
-    """The bound parameters of a fact's SQL (only the LIVE windows need the refresh hours)."""
+    """The bound parameters of a fact's SQL (only the LIVE windows need the refresh calendar)."""
     if name == "live_facts":
-        return {"last_refresh_hour": max(settings.live_list_hours)}
+        return {"last_refresh_hour": last_list_refresh_hour(settings)}
     return {}
 
 

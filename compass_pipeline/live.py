@@ -13,15 +13,21 @@ file materialized as a temporary table for the call and dropped afterwards:
 * ``live_refreshes`` — refresh instant × LIVE covered, with its end as of the instant;
 * ``live_line_hours`` — attributed lines and refunds per shop × LIVE × buyer country × the
   hour from which a refresh sees them: every refresh is a running total over them;
+* ``live_host_bindings`` — refresh × LIVE × binding of its host: in force at the instant,
+  ended, or not yet in force (the one place the LIVE modules test a binding at ``T``);
 * ``live_membership`` — refresh × shop × LIVE that the shop's list shows;
+* ``live_totals_as_of`` — refresh × shop × LIVE: the running totals of ``live_line_hours``
+  as of the instant, over every buyer country, the shop's region and the LIVE's region (the
+  scopes of the dashboard, the list and the creator view);
 * ``live_online_minutes`` — LIVE × minute online counts of metrics.md §13;
 * ``live_room_traffic`` — room-wide views and viewers, by viewer country and in total.
 
 ``compute_live_list_assets`` / ``compute_dashboard_assets`` compute several assets of one
 partition set in one call, sharing the helpers (the room events are read once for the
-dashboard's snapshot, traffic and trend). Refresh instants must be whole UTC hours (the
-list's are ``settings.live_list_hours``, the dashboard's 00:00 UTC), since the helpers round
-event times up to the hour.
+dashboard's snapshot, traffic and trend). Refresh instants come from
+``compass_pipeline.refresh_calendar`` and must be whole UTC hours (the list's at
+``settings.live_list_hours``, the dashboard's 00:00 UTC), since the helpers round event
+times up to the hour.
 
 Readings of the spec and the FAQ:
 
@@ -46,12 +52,13 @@ Readings of the spec and the FAQ:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from datetime import UTC, date, datetime, time, timedelta
+from collections.abc import Sequence
+from datetime import datetime, timedelta
 
 import duckdb
 import pyarrow as pa
 
+from compass_pipeline import refresh_calendar
 from compass_pipeline.config import Settings
 from compass_pipeline.facts import COUNT, DAY, FLAG, INSTANT, MONEY, TEXT, conform
 from compass_pipeline.registry import DASHBOARD, LIVE_LIST, OutputSpec
@@ -167,6 +174,13 @@ def live_online_trend_schema() -> pa.Schema:
     )
 
 
+# Calendar functions that callers (tests/recon_scenarios.py) still import from this module;
+# their home is compass_pipeline.refresh_calendar.
+live_list_instants = refresh_calendar.live_list_instants
+dashboard_instants = refresh_calendar.dashboard_instants
+list_partition_key = refresh_calendar.list_partition_key
+
+
 # Asset table -----------------------------------------------------------------------------
 def _spec(name, group, partitions, description, faq, schema, key, latest_key, deps):
     return OutputSpec(
@@ -194,7 +208,7 @@ LIVE_LIST_SPECS: tuple[OutputSpec, ...] = (
         live_list_snapshot_schema,
         ("snapshot_at", "shop_id", "live_id"),
         ("shop_id", "live_id"),
-        (*FACT_DEPS, *BAG_DEPS, "raw_shops"),
+        (*FACT_DEPS, "live_shop_facts", *BAG_DEPS, "raw_shops"),
     ),
     _spec(
         "creator_live_snapshot",
@@ -256,82 +270,57 @@ LIVE_BY_NAME = {spec.name: spec for spec in LIVE_SPECS}
 LIST_ASSETS = tuple(spec.name for spec in LIVE_LIST_SPECS)
 DASHBOARD_ASSETS = tuple(spec.name for spec in DASHBOARD_SPECS)
 
-# The helpers each asset reads; a call runs the union of its assets' helpers once, in this
-# order, then each asset's own SQL.
+# The LIVE helpers in the order they are built, and the helpers each helper's and each
+# asset's SQL reads; a call builds the helpers its assets need, once, then each asset's SQL.
 HELPERS = (
     "live_session_facts",
     "live_refreshes",
     "live_line_hours",
+    "live_host_bindings",
     "live_membership",
+    "live_totals_as_of",
     "live_online_minutes",
     "live_room_traffic",
 )
-_READS: dict[str, frozenset[str]] = {
-    "live_list_snapshot": frozenset(HELPERS[:4]),
-    "creator_live_snapshot": frozenset(HELPERS[:3]),
-    "big_screen_snapshot": frozenset(HELPERS),
-    "big_screen_traffic": frozenset(HELPERS[:4] + ("live_room_traffic",)),
-    "live_online_trend": frozenset(("live_session_facts", "live_online_minutes")),
+_READS: dict[str, tuple[str, ...]] = {
+    "live_session_facts": (),
+    "live_refreshes": ("live_session_facts",),
+    "live_line_hours": ("live_session_facts", "live_refreshes"),
+    "live_host_bindings": ("live_session_facts", "live_refreshes"),
+    "live_membership": ("live_refreshes", "live_host_bindings", "live_line_hours"),
+    "live_totals_as_of": ("live_session_facts", "live_refreshes", "live_line_hours"),
+    "live_online_minutes": ("live_session_facts",),
+    "live_room_traffic": ("live_refreshes",),
+    "live_list_snapshot": ("live_session_facts", "live_membership", "live_totals_as_of"),
+    "creator_live_snapshot": (
+        "live_session_facts",
+        "live_refreshes",
+        "live_host_bindings",
+        "live_totals_as_of",
+    ),
+    "big_screen_snapshot": (
+        "live_session_facts",
+        "live_membership",
+        "live_totals_as_of",
+        "live_host_bindings",
+        "live_room_traffic",
+        "live_online_minutes",
+    ),
+    "big_screen_traffic": ("live_session_facts", "live_membership", "live_room_traffic"),
+    "live_online_trend": ("live_session_facts", "live_online_minutes"),
 }
 
 
-# Refresh instants --------------------------------------------------------------------------
-def _utc(value: datetime) -> datetime:
-    """An instant in UTC; a naive value is read as UTC, as partition keys are (outputs.md)."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-def live_list_instants(settings: Settings, start: datetime, end: datetime) -> list[datetime]:
-    """The LIVE-list refresh instants in ``[start, end]``: each UTC day at the configured hours
-    (default 04:00, 12:00, 20:00; FAQ 直播模块 Q1 "每天更3次")."""
-    start, end = _utc(start), _utc(end)
-    instants = []
-    day = start.date()
-    while day <= end.date():
-        for hour in sorted(settings.live_list_hours):
-            instant = datetime.combine(day, time(hour), tzinfo=UTC)
-            if start <= instant <= end:
-                instants.append(instant)
-        day += timedelta(days=1)
-    return instants
-
-
-def dashboard_instants(start: datetime | date, end: datetime | date) -> list[datetime]:
-    """The dashboard refresh instants (00:00 UTC, FAQ 直播模块 Q1 "更新时间0点") in
-    ``[start, end]``; dates mean their 00:00 UTC."""
-
-    def instant(value):
-        if isinstance(value, datetime):
-            return _utc(value)
-        return datetime.combine(value, time(0), tzinfo=UTC)
-
-    first, last = instant(start), instant(end)
-    day = first.date() if first.time() == time(0) else first.date() + timedelta(days=1)
-    instants = []
-    while datetime.combine(day, time(0), tzinfo=UTC) <= last:
-        instants.append(datetime.combine(day, time(0), tzinfo=UTC))
-        day += timedelta(days=1)
-    return instants
-
-
-def list_partition_key(instant: datetime) -> str:
-    """The LIVE-list partition key of a refresh instant, e.g. ``2026-03-01T04:00``."""
-    return _utc(instant).strftime("%Y-%m-%dT%H:%M")
-
-
-def dashboard_partition_key(instant: datetime) -> str:
-    """The dashboard partition key of a 00:00 UTC refresh, e.g. ``2026-03-01``."""
-    return _utc(instant).strftime("%Y-%m-%d")
-
-
-def _instants(values: Iterable[datetime], *, midnight: bool) -> list[datetime]:
-    instants = sorted({_utc(value) for value in values})
-    for instant in instants:
-        if instant.minute or instant.second or instant.microsecond:
-            raise ValueError(f"refresh instant {instant.isoformat()} is not a whole UTC hour")
-        if midnight and instant.hour:
-            raise ValueError(f"dashboard refresh {instant.isoformat()} is not 00:00 UTC")
-    return instants
+def _helpers_needed(assets: Sequence[str]) -> list[str]:
+    """The helpers the assets read, directly or through other helpers, in build order."""
+    needed: set[str] = set()
+    pending = [helper for asset in assets for helper in _READS[asset]]
+    while pending:
+        helper = pending.pop()
+        if helper not in needed:
+            needed.add(helper)
+            pending += _READS[helper]
+    return [helper for helper in HELPERS if helper in needed]
 
 
 # Compute --------------------------------------------------------------------------------
@@ -363,7 +352,7 @@ def compute_live_list_assets(
 ) -> dict[str, pa.Table]:
     """Several LIVE-list assets for the same refreshes, sharing one pass over the facts."""
     _check_assets(assets, LIST_ASSETS, "LIVE-list")
-    return _compute(con, assets, _instants(instants, midnight=False), settings, LIST_CADENCE)
+    return _compute(con, assets, instants, settings, LIST_CADENCE)
 
 
 def compute_dashboard_assets(
@@ -375,7 +364,7 @@ def compute_dashboard_assets(
     """Several dashboard assets for the same 00:00 UTC refreshes, sharing one pass over the
     facts and one over the room events."""
     _check_assets(assets, DASHBOARD_ASSETS, "LIVE dashboard")
-    return _compute(con, assets, _instants(instants, midnight=True), settings, DASHBOARD_CADENCE)
+    return _compute(con, assets, instants, settings, DASHBOARD_CADENCE)
 
 
 def _check_assets(assets: Sequence[str], known: Sequence[str], kind: str) -> None:
@@ -385,13 +374,13 @@ def _check_assets(assets: Sequence[str], known: Sequence[str], kind: str) -> Non
 
 
 def _compute(con, assets, instants, settings, cadence) -> dict[str, pa.Table]:
+    instants = refresh_calendar.refresh_instants(instants, dashboard=cadence == DASHBOARD_CADENCE)
     if not instants:
         return {asset: LIVE_BY_NAME[asset].arrow_schema().empty_table() for asset in assets}
-    needed = set().union(*(_READS[asset] for asset in assets))
     params = _params(assets, instants, settings, cadence)
     created = []
     try:
-        for step in (helper for helper in HELPERS if helper in needed):
+        for step in _helpers_needed(assets):
             con.execute(
                 f"create or replace temp table {step} as\n{load_sql(step)}", params.get(step)
             )

@@ -47,13 +47,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime
 
 import duckdb
 import pyarrow as pa
 
 from compass_pipeline.config import Settings
 from compass_pipeline.facts import DAY, FLAG, INSTANT, MONEY, TEXT, conform
+from compass_pipeline.refresh_calendar import (
+    previous_list_refresh,
+    refresh_instants,
+    trend_refreshes,
+    utc,
+)
 from compass_pipeline.registry import LIVE_LIST, STAT_DATE, OutputSpec
 from compass_pipeline.sqlfiles import load_sql
 
@@ -432,10 +438,12 @@ RECON_SPECS: tuple[OutputSpec, ...] = (
         deps=(
             "line_facts",
             "refund_facts",
+            "order_facts",
             "settlement_facts",
             "video_facts",
             "shop_activity_facts",
             "live_facts",
+            "live_shop_facts",
             "raw_shops",
         ),
     ),
@@ -482,10 +490,11 @@ def compute_reconciliation_daily(
     """``reconciliation_daily`` for every stat date given, in one query over the facts.
 
     ``con`` holds ``raw_shops`` and the facts (``line_facts``, ``refund_facts``,
-    ``settlement_facts``, ``video_facts``, ``shop_activity_facts``, ``live_facts``) under
-    their names. ``as_of`` is the data watermark (``DataDir.raw_watermark()``): R01 and R03
-    are "as of now" and record it. ``settings`` is unused (the LIVE windows are already in
-    ``line_facts``); it keeps the compute functions' shape.
+    ``order_facts``, ``settlement_facts``, ``video_facts``, ``shop_activity_facts``,
+    ``live_facts``, ``live_shop_facts``) under their names. ``as_of`` is the data watermark
+    (``DataDir.raw_watermark()``): R01 and R03 are "as of now" and record it. ``settings`` is
+    unused (the LIVE windows are already in ``line_facts``); it keeps the compute functions'
+    shape.
     """
     del settings
     _expect(asset, DAILY_ASSET)
@@ -497,7 +506,7 @@ def compute_reconciliation_daily(
         return schema.empty_table()
     params = {
         "stat_dates": dates,
-        "as_of": _utc(as_of),
+        "as_of": utc(as_of),
         "informational": list(INFORMATIONAL),
     }
     table = con.sql(load_sql(DAILY_ASSET), params=params).to_arrow_table()
@@ -521,7 +530,7 @@ def compute_reconciliation_live(
 
     _expect(asset, LIVE_ASSET)
     schema = reconciliation_live_schema()
-    refreshes = sorted({_utc(instant) for instant in instants})
+    refreshes = refresh_instants(instants, dashboard=False)
     if not refreshes:
         return schema.empty_table()
     previous = [previous_list_refresh(settings, instant) for instant in refreshes]
@@ -560,38 +569,6 @@ def compute_reconciliation(
     return compute_reconciliation_live(con, asset, values, settings)
 
 
-def previous_list_refresh(settings: Settings, instant: datetime) -> datetime:
-    """The LIVE-list refresh just before ``instant``: a LIVE that ended after it and at or
-    before ``instant`` is first seen ended at ``instant`` (R13's partition)."""
-    instant = _utc(instant)
-    day = instant.date()
-    for offset in (0, 1, 2):
-        candidates = [
-            datetime.combine(day - timedelta(days=offset), time(hour), tzinfo=UTC)
-            for hour in sorted(settings.live_list_hours, reverse=True)
-        ]
-        earlier = [candidate for candidate in candidates if candidate < instant]
-        if earlier:
-            return earlier[0]
-    raise ValueError(f"no LIVE-list refresh before {instant.isoformat()}")
-
-
-def trend_refreshes(after: datetime, until: datetime) -> list[datetime]:
-    """The dashboard refreshes (00:00 UTC) whose online-trend partitions hold the LIVEs that
-    ended in ``(after, until]``: a LIVE's trend is in the first 00:00 UTC at or after its end."""
-    first = datetime.combine(_utc(after).date() + timedelta(days=1), time(0), tzinfo=UTC)
-    last_day = _utc(until).date()
-    if _utc(until).time() != time(0):
-        last_day += timedelta(days=1)
-    days = (last_day - first.date()).days
-    return [first + timedelta(days=n) for n in range(days + 1)]
-
-
 def _expect(asset: str, expected: str) -> None:
     if asset != expected:
         raise KeyError(f"unknown reconciliation asset {asset!r}; expected {expected!r}")
-
-
-def _utc(value: datetime) -> datetime:
-    """An instant in UTC; a naive value is read as UTC, as partition keys are (outputs.md)."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

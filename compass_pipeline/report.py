@@ -415,17 +415,9 @@ class _Report:
     def live_rows(self) -> list[dict]:
         return self._rows(
             f"""
-            with starts as (
-                select
-                    shops.shop_id,
-                    lives.live_id,
-                    cast(timezone(shops.timezone, lives.started_at) as date) as start_date
-                from live_facts as lives
-                cross join raw_shops as shops
-            )
             select recon.*, starts.start_date
             from {LIVE_ASSET} as recon
-            inner join starts
+            inner join live_shop_facts as starts
                 on recon.shop_id = starts.shop_id and recon.live_id = starts.live_id
             where (cast($shop as varchar) is null or recon.shop_id = $shop)
                 and (cast($start as date) is null or starts.start_date >= $start)

@@ -8,23 +8,34 @@ check is named after the rule it states.
 
 ``validate_output(asset, table, partition_date)`` validates one partition before it is
 stored, adding the check that every row lies inside the partition; it raises
-``OutputValidationError`` carrying the (truncated) failure cases. Frames are validated
-eagerly with ``lazy=True`` so every failure shows at once (on a LazyFrame pandera would only
-check the schema).
+``OutputValidationError`` carrying the (truncated) failure cases. The pieces every output
+schema shares (base model, row rules, the partition check, how a schema is run) are
+``schemas.base``'s; ``CHANNEL_DETAILS`` and its rule are shared with the line facts.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date
 
 import pandera.polars as pa
 import polars as pl
 import pyarrow as pa_arrow
-from pandera.api.polars.model_config import BaseConfig
 
-MONEY = pl.Decimal(18, 2)
-MAX_FAILURE_CASES = 20
+from schemas.base import (
+    MONEY,
+    OutputModel,
+    OutputValidationError,
+    count_field,
+    items_sold_at_least_sku_orders,
+    money_field,
+    no_lines_no_gmv,
+    partition_schema,
+    row_rule,
+    validate_frame,
+)
+
+__all__ = ["DAILY_MODELS", "OutputValidationError", "output_models", "validate_output"]
+
 CHANNEL_DETAILS = {
     "live": ("live",),
     "video": ("video",),
@@ -42,45 +53,32 @@ CHANNEL_DETAILS = {
 }
 
 
-def row_rule(rule: str, reason: str, expr: Callable[[], pl.Expr]):
-    """A dataframe check that must hold in every row, named after its rule."""
+def channel_detail_belongs_to_channel():
+    """live and video are their own detail; every other detail is a product card (the line
+    facts and core data by channel detail both hold it)."""
 
-    @pa.dataframe_check(name=rule, error=f"{rule}: {reason}")
-    def _check(cls, data: pa.PolarsData) -> pl.LazyFrame:
-        return data.lazyframe.select(expr().fill_null(False).alias(rule))
+    def matches() -> pl.Expr:
+        channel, detail = pl.col("channel"), pl.col("channel_detail")
+        return (
+            pl.when(channel == "live")
+            .then(detail == "live")
+            .when(channel == "video")
+            .then(detail == "video")
+            .otherwise((channel == "product_card") & detail.is_in(CHANNEL_DETAILS["product_card"]))
+        )
 
-    return _check
-
-
-def channel_detail_matches_channel() -> pl.Expr:
-    """live and video are their own detail; every other detail is a product card."""
-    channel, detail = pl.col("channel"), pl.col("channel_detail")
-    return (
-        pl.when(channel == "live")
-        .then(detail == "live")
-        .when(channel == "video")
-        .then(detail == "video")
-        .otherwise((channel == "product_card") & detail.is_in(CHANNEL_DETAILS["product_card"]))
+    return row_rule(
+        "channel_detail_belongs_to_channel",
+        "live and video are their own detail; every other detail is a product card",
+        matches,
     )
 
 
-def money_field(**kwargs):
-    return pa.Field(ge=0, **kwargs)
-
-
-def count_field(**kwargs):
-    return pa.Field(ge=0, **kwargs)
-
-
-class DailyBase(pa.DataFrameModel):
+class DailyBase(OutputModel):
     """Columns every daily asset starts with: the shop and its shop-local stat date."""
 
     shop_id: pl.Utf8 = pa.Field(nullable=False)
     stat_date: pl.Date = pa.Field(nullable=False)
-
-    class Config(BaseConfig):
-        strict = True
-        coerce = False
 
 
 class CoreDataDaily(DailyBase):
@@ -105,11 +103,7 @@ class CoreDataDaily(DailyBase):
             pl.col("gmv") == pl.col("gmv_live") + pl.col("gmv_video") + pl.col("gmv_product_card")
         ),
     )
-    _items = row_rule(
-        "items_sold_at_least_sku_orders",
-        "every line sells at least one item",
-        lambda: pl.col("items_sold") >= pl.col("sku_orders"),
-    )
+    _items = items_sold_at_least_sku_orders()
     _buyers = row_rule(
         "buyers_within_sku_orders",
         "buyers must be between 1 and sku_orders when there are lines, else 0",
@@ -118,11 +112,7 @@ class CoreDataDaily(DailyBase):
             & ((pl.col("buyers") == 0) == (pl.col("sku_orders") == 0))
         ),
     )
-    _no_lines_no_gmv = row_rule(
-        "no_lines_no_gmv",
-        "a row without paid lines has gmv 0",
-        lambda: (pl.col("sku_orders") > 0) | (pl.col("gmv") == 0),
-    )
+    _no_lines_no_gmv = no_lines_no_gmv()
 
 
 class CoreDataChannelDetailDaily(DailyBase):
@@ -139,16 +129,8 @@ class CoreDataChannelDetailDaily(DailyBase):
     class Config:
         unique = ["shop_id", "stat_date", "channel", "channel_detail"]
 
-    _detail_in_channel = row_rule(
-        "channel_detail_belongs_to_channel",
-        "live and video are their own detail; every other detail is a product card",
-        channel_detail_matches_channel,
-    )
-    _items = row_rule(
-        "items_sold_at_least_sku_orders",
-        "every line sells at least one item",
-        lambda: pl.col("items_sold") >= pl.col("sku_orders"),
-    )
+    _detail_in_channel = channel_detail_belongs_to_channel()
+    _items = items_sold_at_least_sku_orders()
 
 
 class OrderManagementDaily(DailyBase):
@@ -209,11 +191,7 @@ class ProductAnalysisDaily(DailyBase):
         "refund_amount_prior_sales is a part of refund_amount",
         lambda: pl.col("refund_amount_prior_sales") <= pl.col("refund_amount"),
     )
-    _items = row_rule(
-        "items_sold_at_least_sku_orders",
-        "every line sells at least one item",
-        lambda: pl.col("items_sold") >= pl.col("sku_orders"),
-    )
+    _items = items_sold_at_least_sku_orders()
     _activity = row_rule(
         "product_row_has_activity",
         "a product row needs a paid line or a succeeded refund on its date",
@@ -300,35 +278,11 @@ DAILY_MODELS: dict[str, type[pa.DataFrameModel]] = {
 }
 
 
-class OutputValidationError(ValueError):
-    """A partition broke its output schema; ``failure_cases`` holds the first cases."""
-
-    def __init__(self, message: str, failure_cases: pa_arrow.Table):
-        super().__init__(message)
-        self.failure_cases = failure_cases
-
-
 def output_models() -> dict[str, type[pa.DataFrameModel]]:
     """Every output model by asset name: the facts and the daily modules."""
     from schemas.facts import FACT_MODELS
 
     return {**FACT_MODELS, **DAILY_MODELS}
-
-
-def partition_schema(asset: str, partition_date: date | None) -> pa.DataFrameSchema:
-    """The asset's schema, plus the check that every row lies inside the partition."""
-    models = output_models()
-    if asset not in models:
-        raise KeyError(f"no output schema for {asset!r}; expected one of {sorted(models)}")
-    schema = models[asset].to_schema()
-    if partition_date is None:
-        return schema
-    inside = pa.Check(
-        lambda data: data.lazyframe.select(pl.col("stat_date") == partition_date),
-        name="row_inside_partition",
-        error=f"row_inside_partition: stat_date must be the partition date {partition_date}",
-    )
-    return schema.update_column("stat_date", checks=[inside])
 
 
 def validate_output(asset: str, table: pa_arrow.Table, partition_date: date | None) -> None:
@@ -338,48 +292,5 @@ def validate_output(asset: str, table: pa_arrow.Table, partition_date: date | No
     ``MAX_FAILURE_CASES`` failure cases as a small Arrow table (check, column, row index,
     failing value or row).
     """
-    validate_frame(asset, partition_schema(asset, partition_date), table, partition_date)
-
-
-def validate_frame(
-    asset: str,
-    schema: pa.DataFrameSchema,
-    table: pa_arrow.Table,
-    partition: object | None,
-    name_cases: Callable[[pl.DataFrame, pl.DataFrame], pa_arrow.Table] | None = None,
-) -> None:
-    """Run a pandera schema on an eager polars frame (lazy=True: every failure at once).
-
-    The one place every output schema is run from. ``name_cases(frame, cases)`` may turn
-    pandera's failure cases into the table shown to the user; by default the first
-    ``MAX_FAILURE_CASES`` cases as they are.
-    """
-    frame = pl.from_arrow(table)
-    if isinstance(frame, pl.Series):
-        frame = frame.to_frame()
-    try:
-        schema.validate(frame, lazy=True)
-    except pa.errors.SchemaErrors as exc:
-        cases = exc.failure_cases
-        summary = (
-            cases.group_by("check", maintain_order=True)
-            .len()
-            .select(pl.format("{} ({} case(s))", "check", "len"))
-            .to_series()
-            .to_list()
-        )
-        shown_value = partition.isoformat() if hasattr(partition, "isoformat") else partition
-        where = f"partition {shown_value}" if partition is not None else "table"
-        message = (
-            f"{asset} {where} failed validation ({cases.height} failure case(s)): "
-            + "; ".join(summary)
-        )
-        if name_cases is not None:
-            shown = name_cases(frame, cases)
-        else:
-            shown = (
-                cases.head(MAX_FAILURE_CASES)
-                .with_columns(pl.col("failure_case").cast(pl.Utf8, strict=False))
-                .to_arrow()
-            )
-        raise OutputValidationError(message, shown) from None
+    schema = partition_schema(output_models(), asset, "stat_date", partition_date)
+    validate_frame(asset, schema, table, partition_date)

@@ -9,28 +9,16 @@ from __future__ import annotations
 
 import pandera.polars as pa
 import polars as pl
-from pandera.api.polars.model_config import BaseConfig
 
-from schemas.daily import (
-    CHANNEL_DETAILS,
-    MONEY,
-    channel_detail_matches_channel,
-    money_field,
-    row_rule,
-)
+from schemas.base import INSTANT, MONEY, OutputModel, money_field, row_rule
+from schemas.daily import CHANNEL_DETAILS, channel_detail_belongs_to_channel
 
 RATE = pl.Decimal(6, 4)
-INSTANT = pl.Datetime("us", "UTC")
 CREATOR_DETAILS = ("live", "video", "showcase")
+ORDER_STATES = ["open", "cancelled", "refunded"]
 
 
-class FactBase(pa.DataFrameModel):
-    class Config(BaseConfig):
-        strict = True
-        coerce = False
-
-
-class LiveFacts(FactBase):
+class LiveFacts(OutputModel):
     """One row per LIVE with its window close: FAQ 直播模块 Q1, Q9, Q10."""
 
     live_id: pl.Utf8 = pa.Field(unique=True)
@@ -58,7 +46,19 @@ class LiveFacts(FactBase):
     )
 
 
-class LineFacts(FactBase):
+class LiveShopFacts(OutputModel):
+    """One row per LIVE × shop with the LIVE start date in the shop's time zone: FAQ 数据概览
+    Q3."""
+
+    live_id: pl.Utf8
+    shop_id: pl.Utf8
+    start_date: pl.Date
+
+    class Config:
+        unique = ["live_id", "shop_id"]
+
+
+class LineFacts(OutputModel):
     """One row per line of a paid order: FAQ 指标含义解释 Q1, 数据概览 Q1, 直播模块 Q4."""
 
     shop_id: pl.Utf8
@@ -113,11 +113,7 @@ class LineFacts(FactBase):
         "commission_base must equal list_amount - seller_discount",
         lambda: pl.col("commission_base") == pl.col("list_amount") - pl.col("seller_discount"),
     )
-    _detail = row_rule(
-        "channel_detail_belongs_to_channel",
-        "live and video are their own detail; every other detail is a product card",
-        channel_detail_matches_channel,
-    )
+    _detail = channel_detail_belongs_to_channel()
     _live = row_rule(
         "live_id_iff_live_channel",
         "a line has a live_id exactly when its channel is live",
@@ -157,7 +153,7 @@ class LineFacts(FactBase):
     )
 
 
-class RefundFacts(FactBase):
+class RefundFacts(OutputModel):
     """One row per refund: FAQ 数据概览 Q2, 商品分析 Q1."""
 
     refund_id: pl.Utf8 = pa.Field(unique=True)
@@ -187,7 +183,42 @@ class RefundFacts(FactBase):
     )
 
 
-class SettlementFacts(FactBase):
+class OrderFacts(OutputModel):
+    """One row per paid order with its state at the end of its paid stat date: FAQ 数据概览
+    Q4."""
+
+    shop_id: pl.Utf8
+    stat_date: pl.Date
+    # unique by construction (grouped by order_id), as line_facts' line_id
+    order_id: pl.Utf8
+    order_lines: pl.Int64 = pa.Field(ge=1)
+    gmv: MONEY = money_field()
+    cancelled_stat_date: pl.Date = pa.Field(nullable=True)
+    refunded_by_end_of_stat_date: MONEY = money_field()
+    state_at_end_of_stat_date: pl.Utf8 = pa.Field(isin=ORDER_STATES)
+
+    _cancelled = row_rule(
+        "cancelled_iff_cancelled_by_end_of_stat_date",
+        "an order is cancelled exactly when it was cancelled by the end of its paid stat date",
+        lambda: (
+            (pl.col("state_at_end_of_stat_date") == "cancelled")
+            == (pl.col("cancelled_stat_date") <= pl.col("stat_date")).fill_null(False)
+        ),
+    )
+    _refunded = row_rule(
+        "refunded_orders_refunded_in_full",
+        "a fully refunded order had refunds > 0 covering its GMV by the end of its stat date",
+        lambda: (
+            (pl.col("state_at_end_of_stat_date") != "refunded")
+            | (
+                (pl.col("refunded_by_end_of_stat_date") > 0)
+                & (pl.col("refunded_by_end_of_stat_date") >= pl.col("gmv"))
+            )
+        ),
+    )
+
+
+class SettlementFacts(OutputModel):
     """One row per commission settlement: FAQ 达人分析 Q1."""
 
     settlement_id: pl.Utf8 = pa.Field(unique=True)
@@ -205,7 +236,7 @@ class SettlementFacts(FactBase):
     line_estimated_commission: MONEY = money_field()
 
 
-class VideoFacts(FactBase):
+class VideoFacts(OutputModel):
     """One row per shoppable video × linked shop: FAQ 视频分析 Q1."""
 
     shop_id: pl.Utf8
@@ -220,7 +251,7 @@ class VideoFacts(FactBase):
         unique = ["video_id", "shop_id"]
 
 
-class ShopActivityFacts(FactBase):
+class ShopActivityFacts(OutputModel):
     """One row per shop × stat date with activity: the zero-fill rows of the shop × date marts."""
 
     shop_id: pl.Utf8
@@ -252,8 +283,10 @@ class ShopActivityFacts(FactBase):
 
 FACT_MODELS: dict[str, type[pa.DataFrameModel]] = {
     "live_facts": LiveFacts,
+    "live_shop_facts": LiveShopFacts,
     "line_facts": LineFacts,
     "refund_facts": RefundFacts,
+    "order_facts": OrderFacts,
     "settlement_facts": SettlementFacts,
     "video_facts": VideoFacts,
     "shop_activity_facts": ShopActivityFacts,

@@ -8,59 +8,45 @@ null, an online-user window estimate never below the in-room count). Every custo
 named after its rule.
 
 ``validate_live_output(asset, table, instant)`` adds the check that every row lies inside its
-partition (``snapshot_at`` is the refresh instant) and raises the daily schemas'
-``OutputValidationError`` with the (truncated) failure cases. Frames are validated eagerly
-with ``lazy=True``, so every failure shows at once.
+partition (``snapshot_at`` is the refresh instant) and raises ``OutputValidationError`` with
+the (truncated) failure cases; the shared pieces (row rules, partition check, how a schema is
+run) are ``schemas.base``'s.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 
 import pandera.polars as pa
 import polars as pl
 import pyarrow as pa_arrow
-from pandera.api.polars.model_config import BaseConfig
 
-from schemas.daily import OutputValidationError, validate_frame
+from schemas.base import (
+    INSTANT,
+    MONEY,
+    OutputModel,
+    OutputValidationError,
+    count_field,
+    items_sold_at_least_sku_orders,
+    money_field,
+    no_lines_no_gmv,
+    partition_schema,
+    refund_amount_within_gmv,
+    row_rule,
+    validate_frame,
+)
 
-MONEY = pl.Decimal(18, 2)
-INSTANT = pl.Datetime("us", "UTC")
-MAX_FAILURE_CASES = 20
 ACCOUNT_TYPES = ["official", "channel", "affiliate"]
 ENTRY_REASONS = ["affiliate_account", "unbound", "bound_after_refresh", "not_bound"]
 
 __all__ = ["LIVE_MODELS", "OutputValidationError", "validate_live_output"]
 
 
-def rule(name: str, reason: str, expr: Callable[[], pl.Expr]):
-    """A dataframe check that must hold in every row, named after its rule."""
-
-    @pa.dataframe_check(name=name, error=f"{name}: {reason}")
-    def _check(cls, data: pa.PolarsData) -> pl.LazyFrame:
-        return data.lazyframe.select(expr().fill_null(False).alias(name))
-
-    return _check
-
-
-def _money(**kwargs):
-    return pa.Field(ge=0, **kwargs)
-
-
-def _count(**kwargs):
-    return pa.Field(ge=0, **kwargs)
-
-
-class RefreshBase(pa.DataFrameModel):
+class RefreshBase(OutputModel):
     """Every LIVE asset carries its partition column: the refresh instant, data as of it."""
 
     snapshot_at: INSTANT = pa.Field(nullable=False)
     live_id: pl.Utf8 = pa.Field(nullable=False)
-
-    class Config(BaseConfig):
-        strict = True
-        coerce = False
 
 
 class ListRefreshBase(RefreshBase):
@@ -69,16 +55,16 @@ class ListRefreshBase(RefreshBase):
     started_at: INSTANT = pa.Field(nullable=False)
     ended_at: INSTANT = pa.Field(nullable=True)
     status: pl.Utf8 = pa.Field(isin=["live", "ended"])
-    sku_orders: pl.Int64 = _count()
-    items_sold: pl.Int64 = _count()
+    sku_orders: pl.Int64 = count_field()
+    items_sold: pl.Int64 = count_field()
     is_final: pl.Boolean = pa.Field(nullable=False)
 
-    _status_live_iff_no_end = rule(
+    _status_live_iff_no_end = row_rule(
         "status_live_iff_ended_at_null",
         "status is 'live' exactly when ended_at is null (on the air at the refresh)",
         lambda: (pl.col("status") == "live") == pl.col("ended_at").is_null(),
     )
-    _ended_by_refresh = rule(
+    _ended_by_refresh = row_rule(
         "ended_at_within_refresh",
         "an ended LIVE ended after its start and at or before the refresh",
         lambda: (
@@ -89,21 +75,17 @@ class ListRefreshBase(RefreshBase):
             )
         ),
     )
-    _started_by_refresh = rule(
+    _started_by_refresh = row_rule(
         "started_at_or_before_refresh",
         "a refresh shows only LIVEs started at or before it",
         lambda: pl.col("started_at") <= pl.col("snapshot_at"),
     )
-    _final_is_ended = rule(
+    _final_is_ended = row_rule(
         "final_refresh_is_after_end",
         "the final refresh of a LIVE comes after it ended",
         lambda: ~pl.col("is_final") | pl.col("ended_at").is_not_null(),
     )
-    _items = rule(
-        "items_sold_at_least_sku_orders",
-        "every line sells at least one item",
-        lambda: pl.col("items_sold") >= pl.col("sku_orders"),
-    )
+    _items = items_sold_at_least_sku_orders()
 
 
 class LiveListSnapshot(ListRefreshBase):
@@ -113,34 +95,26 @@ class LiveListSnapshot(ListRefreshBase):
     account_id: pl.Utf8 = pa.Field(nullable=False)
     account_type: pl.Utf8 = pa.Field(isin=ACCOUNT_TYPES)
     start_date: pl.Date = pa.Field(nullable=False)
-    gmv: MONEY = _money()
-    gmv_during_live: MONEY = _money()
-    gmv_after_live: MONEY = _money()
-    refund_amount: MONEY = _money()
+    gmv: MONEY = money_field()
+    gmv_during_live: MONEY = money_field()
+    gmv_after_live: MONEY = money_field()
+    refund_amount: MONEY = money_field()
 
     class Config:
         unique = ["snapshot_at", "shop_id", "live_id"]
 
-    _split = rule(
+    _split = row_rule(
         "gmv_is_during_plus_after_live",
         "gmv must equal gmv_during_live + gmv_after_live",
         lambda: pl.col("gmv") == pl.col("gmv_during_live") + pl.col("gmv_after_live"),
     )
-    _nothing_after_while_live = rule(
+    _nothing_after_while_live = row_rule(
         "no_gmv_after_live_while_live",
         "gmv_after_live is 0 while the LIVE is on the air",
         lambda: (pl.col("status") == "ended") | (pl.col("gmv_after_live") == 0),
     )
-    _no_lines = rule(
-        "no_lines_no_gmv",
-        "a row without counted lines has gmv 0",
-        lambda: (pl.col("sku_orders") > 0) | (pl.col("gmv") == 0),
-    )
-    _refunds = rule(
-        "refund_amount_within_gmv",
-        "a line's succeeded refunds never exceed its GMV",
-        lambda: pl.col("refund_amount") <= pl.col("gmv"),
-    )
+    _no_lines = no_lines_no_gmv()
+    _refunds = refund_amount_within_gmv()
 
 
 class CreatorLiveSnapshot(ListRefreshBase):
@@ -148,19 +122,19 @@ class CreatorLiveSnapshot(ListRefreshBase):
 
     account_id: pl.Utf8 = pa.Field(nullable=False)
     region: pl.Utf8 = pa.Field(nullable=False)
-    gmv_all_shops: MONEY = _money()
-    gmv_own_shops: MONEY = _money()
-    shop_count: pl.Int64 = _count()
+    gmv_all_shops: MONEY = money_field()
+    gmv_own_shops: MONEY = money_field()
+    shop_count: pl.Int64 = count_field()
 
     class Config:
         unique = ["snapshot_at", "live_id"]
 
-    _own_within_all = rule(
+    _own_within_all = row_rule(
         "gmv_all_shops_at_least_gmv_own_shops",
         "the host's own shops are some of the shops",
         lambda: pl.col("gmv_all_shops") >= pl.col("gmv_own_shops"),
     )
-    _shops = rule(
+    _shops = row_rule(
         "shop_count_within_sku_orders",
         "a counted shop has at least one counted line, and lines have a shop",
         lambda: (
@@ -168,11 +142,7 @@ class CreatorLiveSnapshot(ListRefreshBase):
             & ((pl.col("shop_count") == 0) == (pl.col("sku_orders") == 0))
         ),
     )
-    _no_lines = rule(
-        "no_lines_no_gmv",
-        "a row without counted lines has gmv 0",
-        lambda: (pl.col("sku_orders") > 0) | (pl.col("gmv_all_shops") == 0),
-    )
+    _no_lines = no_lines_no_gmv("gmv_all_shops")
 
 
 class BigScreenSnapshot(RefreshBase):
@@ -186,21 +156,21 @@ class BigScreenSnapshot(RefreshBase):
     entry_available: pl.Boolean = pa.Field(nullable=False)
     entry_unavailable_reason: pl.Utf8 = pa.Field(nullable=True, isin=ENTRY_REASONS)
     global_view: pl.Boolean = pa.Field(nullable=False)
-    gmv: MONEY = _money()
-    gmv_local: MONEY = _money()
-    sku_orders: pl.Int64 = _count()
-    items_sold: pl.Int64 = _count()
-    views: pl.Int64 = _count()
-    viewers: pl.Int64 = _count()
-    product_impressions: pl.Int64 = _count()
-    peak_online_users: pl.Int64 = _count()
-    refund_amount: MONEY = _money()
+    gmv: MONEY = money_field()
+    gmv_local: MONEY = money_field()
+    sku_orders: pl.Int64 = count_field()
+    items_sold: pl.Int64 = count_field()
+    views: pl.Int64 = count_field()
+    viewers: pl.Int64 = count_field()
+    product_impressions: pl.Int64 = count_field()
+    peak_online_users: pl.Int64 = count_field()
+    refund_amount: MONEY = money_field()
     is_final: pl.Boolean = pa.Field(nullable=False)
 
     class Config:
         unique = ["snapshot_at", "shop_id", "live_id"]
 
-    _ended = rule(
+    _ended = row_rule(
         "ended_at_or_before_refresh",
         "the dashboard shows a LIVE only once it has ended, at or before the refresh",
         lambda: (
@@ -208,12 +178,12 @@ class BigScreenSnapshot(RefreshBase):
             & (pl.col("ended_at") <= pl.col("snapshot_at"))
         ),
     )
-    _entry = rule(
+    _entry = row_rule(
         "entry_available_iff_no_reason",
         "a greyed entry carries its reason, an available one none",
         lambda: pl.col("entry_available") == pl.col("entry_unavailable_reason").is_null(),
     )
-    _affiliate = rule(
+    _affiliate = row_rule(
         "affiliate_reason_iff_affiliate_host",
         "an affiliate host's entry is greyed for being an affiliate, and only theirs",
         lambda: (
@@ -221,12 +191,12 @@ class BigScreenSnapshot(RefreshBase):
             == (pl.col("entry_unavailable_reason") == "affiliate_account").fill_null(False)
         ),
     )
-    _local = rule(
+    _local = row_rule(
         "gmv_at_least_gmv_local",
         "the dashboard's global GMV includes the local buyers' GMV",
         lambda: pl.col("gmv") >= pl.col("gmv_local"),
     )
-    _views = rule(
+    _views = row_rule(
         "views_at_least_viewers",
         "every viewer enters at least once",
         lambda: (
@@ -234,26 +204,14 @@ class BigScreenSnapshot(RefreshBase):
             & ((pl.col("views") == 0) == (pl.col("viewers") == 0))
         ),
     )
-    _peak = rule(
+    _peak = row_rule(
         "peak_online_users_within_viewers",
         "the online users of a minute are some of the LIVE's viewers",
         lambda: pl.col("peak_online_users") <= pl.col("viewers"),
     )
-    _items = rule(
-        "items_sold_at_least_sku_orders",
-        "every line sells at least one item",
-        lambda: pl.col("items_sold") >= pl.col("sku_orders"),
-    )
-    _no_lines = rule(
-        "no_lines_no_gmv",
-        "a row without lines has gmv 0",
-        lambda: (pl.col("sku_orders") > 0) | (pl.col("gmv") == 0),
-    )
-    _refunds = rule(
-        "refund_amount_within_gmv",
-        "a line's succeeded refunds never exceed its GMV",
-        lambda: pl.col("refund_amount") <= pl.col("gmv"),
-    )
+    _items = items_sold_at_least_sku_orders()
+    _no_lines = no_lines_no_gmv()
+    _refunds = refund_amount_within_gmv()
 
 
 class BigScreenTraffic(RefreshBase):
@@ -267,7 +225,7 @@ class BigScreenTraffic(RefreshBase):
     class Config:
         unique = ["snapshot_at", "shop_id", "live_id", "viewer_country"]
 
-    _views = rule(
+    _views = row_rule(
         "views_at_least_viewers",
         "every viewer enters at least once",
         lambda: pl.col("views") >= pl.col("viewers"),
@@ -279,36 +237,36 @@ class LiveOnlineTrend(RefreshBase):
 
     bucket_start: INSTANT = pa.Field(nullable=False)
     minutes_in_live: pl.Int64 = pa.Field(in_range={"min_value": 1, "max_value": 5})
-    online_users_5min_sum: pl.Int64 = _count()
-    in_room_online_at_bucket_end: pl.Int64 = _count()
+    online_users_5min_sum: pl.Int64 = count_field()
+    in_room_online_at_bucket_end: pl.Int64 = count_field()
     net_entries: pl.Int64 = pa.Field(nullable=False)
-    max_online_users_minute: pl.Int64 = _count()
-    online_users_last_minute: pl.Int64 = _count()
+    max_online_users_minute: pl.Int64 = count_field()
+    online_users_last_minute: pl.Int64 = count_field()
 
     class Config:
         unique = ["live_id", "bucket_start"]
 
-    _aligned = rule(
+    _aligned = row_rule(
         "bucket_start_on_5_minute_clock",
         "5-minute buckets start at :00, :05, … UTC",
         lambda: pl.col("bucket_start").dt.epoch("s") % 300 == 0,
     )
-    _before_refresh = rule(
+    _before_refresh = row_rule(
         "bucket_before_refresh",
         "a LIVE's buckets start at or before the refresh that holds it (a LIVE may end at 00:00)",
         lambda: pl.col("bucket_start") <= pl.col("snapshot_at"),
     )
-    _window_estimate = rule(
+    _window_estimate = row_rule(
         "online_users_last_minute_at_least_in_room",
         "online_users(m) is never below the in-room count at the minute's end",
         lambda: pl.col("online_users_last_minute") >= pl.col("in_room_online_at_bucket_end"),
     )
-    _max = rule(
+    _max = row_rule(
         "max_online_users_minute_at_least_last_minute",
         "the bucket's largest minute is at least its last minute",
         lambda: pl.col("max_online_users_minute") >= pl.col("online_users_last_minute"),
     )
-    _sum = rule(
+    _sum = row_rule(
         "five_minute_sum_between_max_and_minutes_times_max",
         "the bucket's sum lies between its largest minute and minutes_in_live × that",
         lambda: (
@@ -319,7 +277,7 @@ class LiveOnlineTrend(RefreshBase):
             )
         ),
     )
-    _running = rule(
+    _running = row_rule(
         "running_net_entries_is_in_room",
         "the running sum of net_entries over a LIVE's buckets is the in-room count",
         lambda: (
@@ -338,25 +296,6 @@ LIVE_MODELS: dict[str, type[pa.DataFrameModel]] = {
 }
 
 
-def partition_schema(asset: str, instant: datetime | None) -> pa.DataFrameSchema:
-    """The asset's schema, plus the check that every row lies inside the partition."""
-    if asset not in LIVE_MODELS:
-        raise KeyError(
-            f"no LIVE output schema for {asset!r}; expected one of {sorted(LIVE_MODELS)}"
-        )
-    schema = LIVE_MODELS[asset].to_schema()
-    if instant is None:
-        return schema
-    instant = instant.replace(tzinfo=UTC) if instant.tzinfo is None else instant.astimezone(UTC)
-    inside = pa.Check(
-        lambda data: data.lazyframe.select(pl.col("snapshot_at") == instant),
-        name="row_inside_partition",
-        error="row_inside_partition: snapshot_at must be the refresh instant "
-        + instant.isoformat(),
-    )
-    return schema.update_column("snapshot_at", checks=[inside])
-
-
 def validate_live_output(asset: str, table: pa_arrow.Table, instant: datetime | None) -> None:
     """Validate one partition of a LIVE asset before it is stored.
 
@@ -364,4 +303,5 @@ def validate_live_output(asset: str, table: pa_arrow.Table, instant: datetime | 
     ``OutputValidationError`` listing every failing check by name, with the first
     ``MAX_FAILURE_CASES`` failure cases as a small Arrow table.
     """
-    validate_frame(asset, partition_schema(asset, instant), table, instant)
+    schema = partition_schema(LIVE_MODELS, asset, "snapshot_at", instant)
+    validate_frame(asset, schema, table, instant)

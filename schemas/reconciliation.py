@@ -11,20 +11,18 @@ and the identities every row must satisfy:
   is wrong (a bug or bad data), and the partition is not stored.
 
 ``validate_reconciliation(asset, table, partition_value)`` adds the check that every row lies
-in its partition and raises ``schemas.daily.OutputValidationError``; its failure cases name
+in its partition and raises ``schemas.base.OutputValidationError``; its failure cases name
 the offending rows (check, check_id, shop and the date or the LIVE, residual), so the run
 fails with the rows that don't add up. Frames are validated eagerly with ``lazy=True``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 
 import pandera.polars as pa
 import polars as pl
 import pyarrow as pa_arrow
-from pandera.api.polars.model_config import BaseConfig
 
 from compass_pipeline.reconcile import (
     CHECKS,
@@ -34,12 +32,18 @@ from compass_pipeline.reconcile import (
     LIVE_ASSET,
     checks_of,
 )
-from schemas.daily import OutputValidationError, validate_frame
+from schemas.base import (
+    INSTANT,
+    MAX_FAILURE_CASES,
+    MONEY,
+    OutputModel,
+    OutputValidationError,
+    partition_schema,
+    row_rule,
+    validate_frame,
+)
 
-MONEY = pl.Decimal(18, 2)
-INSTANT = pl.Datetime("us", "UTC")
 COMPONENTS = pl.List(pl.Struct({"name": pl.Utf8, "value": MONEY}))
-MAX_FAILURE_CASES = 20
 AS_OF_CHECKS = ("R01_gmv_vs_settled", "R03_home_vs_live_list")
 BUCKET_CHECKS = ("R13_online_5min_vs_in_room",)
 COUNT_CHECKS = tuple(check.check_id for check in CHECKS if check.unit == COUNT_UNIT)
@@ -53,16 +57,6 @@ __all__ = [
     "ReconciliationLive",
     "validate_reconciliation",
 ]
-
-
-def rule(name: str, reason: str, expr: Callable[[], pl.Expr]):
-    """A dataframe check that must hold in every row, named after its rule."""
-
-    @pa.dataframe_check(name=name, error=f"{name}: {reason}")
-    def _check(cls, data: pa.PolarsData) -> pl.LazyFrame:
-        return data.lazyframe.select(expr().fill_null(False).alias(name))
-
-    return _check
 
 
 def components_sum() -> pl.Expr:
@@ -103,7 +97,7 @@ def count_values_are_whole() -> pl.Expr:
     )
 
 
-class ReconciliationBase(pa.DataFrameModel):
+class ReconciliationBase(OutputModel):
     """The columns of every reconciliation row: the check, the shop, A, B and their gap."""
 
     check_id: pl.Utf8 = pa.Field(nullable=False)
@@ -115,26 +109,22 @@ class ReconciliationBase(pa.DataFrameModel):
     residual: MONEY = pa.Field(nullable=False)
     informational: pl.Boolean = pa.Field(nullable=False)
 
-    class Config(BaseConfig):
-        strict = True
-        coerce = False
-
-    _difference = rule(
+    _difference = row_rule(
         "difference_is_a_minus_b",
         "difference must equal a_value - b_value",
         lambda: pl.col("difference") == pl.col("a_value") - pl.col("b_value"),
     )
-    _residual_identity = rule(
+    _residual_identity = row_rule(
         "residual_is_difference_minus_components",
         "residual must equal difference - the sum of the components' values",
         lambda: pl.col("residual") == pl.col("difference") - components_sum(),
     )
-    _residual_zero = rule(
+    _residual_zero = row_rule(
         "residual_is_zero",
         "A - B must equal the sum of the named components exactly (a bug or bad data)",
         lambda: pl.col("residual") == 0,
     )
-    _component_names = rule(
+    _component_names = row_rule(
         "components_are_the_checks_own",
         "the components must be the check's, by name and in order, with a value each",
         lambda: (
@@ -144,12 +134,12 @@ class ReconciliationBase(pa.DataFrameModel):
             .list.all()
         ),
     )
-    _informational = rule(
+    _informational = row_rule(
         "informational_matches_check",
         "informational must be true exactly for the checks that explain rather than flag",
         lambda: pl.col("informational") == pl.col("check_id").is_in(INFORMATIONAL),
     )
-    _counts = rule(
+    _counts = row_rule(
         "count_values_are_whole",
         "the values of a count check are whole numbers",
         count_values_are_whole,
@@ -168,7 +158,7 @@ class ReconciliationDaily(ReconciliationBase):
     class Config:
         unique = list(DAILY_KEY)
 
-    _as_of = rule(
+    _as_of = row_rule(
         "as_of_iff_as_of_check",
         "R01 and R03 record the data watermark they are computed as of; no other check does",
         lambda: pl.col("as_of").is_not_null() == pl.col("check_id").is_in(AS_OF_CHECKS),
@@ -188,7 +178,7 @@ class ReconciliationLive(ReconciliationBase):
     class Config:
         unique = list(LIVE_KEY)
 
-    _bucket = rule(
+    _bucket = row_rule(
         "bucket_start_iff_r13",
         "R13 rows carry their 5-minute bucket, on the UTC clock, at or before the refresh (a "
         "LIVE ending exactly at the refresh has its last minute there); no other row has one",
@@ -214,28 +204,6 @@ _ROW_NAMES = {
 }
 
 
-def partition_schema(asset: str, partition_value: date | datetime | None) -> pa.DataFrameSchema:
-    """The asset's schema, plus the check that every row lies inside the partition."""
-    if asset not in RECONCILIATION_MODELS:
-        raise KeyError(
-            f"no reconciliation schema for {asset!r}; expected one of "
-            f"{sorted(RECONCILIATION_MODELS)}"
-        )
-    schema = RECONCILIATION_MODELS[asset].to_schema()
-    if partition_value is None:
-        return schema
-    column = _PARTITION_COLUMN[asset]
-    if isinstance(partition_value, datetime):
-        partition_value = _utc(partition_value)
-    shown = partition_value.isoformat()
-    inside = pa.Check(
-        lambda data: data.lazyframe.select(pl.col(column) == partition_value),
-        name="row_inside_partition",
-        error=f"row_inside_partition: {column} must be the partition's {shown}",
-    )
-    return schema.update_column(column, checks=[inside])
-
-
 def validate_reconciliation(
     asset: str, table: pa_arrow.Table, partition_value: date | datetime | None
 ) -> None:
@@ -249,7 +217,9 @@ def validate_reconciliation(
     """
     validate_frame(
         asset,
-        partition_schema(asset, partition_value),
+        partition_schema(
+            RECONCILIATION_MODELS, asset, _PARTITION_COLUMN.get(asset, ""), partition_value
+        ),
         table,
         partition_value,
         lambda frame, cases: _named_cases(asset, frame, cases),
@@ -277,7 +247,3 @@ def _named_cases(asset: str, frame: pl.DataFrame, cases: pl.DataFrame) -> pa_arr
     return named.select(
         "check", "column", "index", *present, "failure_case", "schema_context"
     ).to_arrow()
-
-
-def _utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

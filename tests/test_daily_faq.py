@@ -240,6 +240,12 @@ def test_faq_overview_q3_home_overview_splits_a_live_crossing_midnight_by_stat_d
     core = {r["stat_date"]: r for r in run_daily(raw, "core_data_daily", MAR[1], MAR[2])}
     assert core[MAR[1]]["gmv_live"] == D("30.00")
     assert core[MAR[2]]["gmv_live"] == D("20.00")
+    # metrics.md §2: the LIVE start date, computed once per LIVE × shop in live_shop_facts:
+    # 03:00Z on the 2nd is 22:00 on the 1st in New York and 12:00 on the 2nd in Tokyo
+    con, facts = facts_connection(raw.tables())
+    con.close()
+    starts = {r["shop_id"]: r["start_date"] for r in facts["live_shop_facts"].to_pylist()}
+    assert starts == {"S1": MAR[1], "S2": MAR[2]}
 
 
 def test_faq_overview_q3_same_instant_has_different_stat_dates_in_two_time_zones():
@@ -288,6 +294,24 @@ def test_faq_overview_q4_sku_orders_vs_order_management_orders():
     assert orders["order_lines"] == 10
     assert orders["refund_requests"] == 5
     assert orders["refund_requested_amount"] == D("52.00")
+    # each order's state at the end of its paid stat date is decided once, in order_facts
+    # (order management and R04 count it): O4's 10.00 refund covers its 10.00 GMV, but it is
+    # cancelled; O6's 10.00 leaves its 1.00 shipping; O8's refund succeeds on the 3rd local
+    con, facts = facts_connection(raw.tables())
+    con.close()
+    states = {
+        r["order_id"]: (r["state_at_end_of_stat_date"], r["refunded_by_end_of_stat_date"])
+        for r in facts["order_facts"].to_pylist()
+    }
+    assert states == {
+        "O1": ("open", D("0.00")),
+        "O2": ("cancelled", D("0.00")),
+        "O3": ("refunded", D("22.00")),
+        "O4": ("cancelled", D("10.00")),
+        "O5": ("open", D("0.00")),
+        "O6": ("open", D("10.00")),
+        "O8": ("open", D("0.00")),
+    }
 
 
 def test_faq_product_analysis_q1_refunds_can_exceed_gmv():

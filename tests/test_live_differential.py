@@ -13,7 +13,7 @@ from live_scenarios import DASHBOARD_ASSETS, LIST_ASSETS, START, compute, random
 
 from compass_pipeline.config import Settings
 from compass_pipeline.ingest import ingest_raw
-from compass_pipeline.live import dashboard_instants, live_list_instants
+from compass_pipeline.refresh_calendar import dashboard_instants, live_list_instants
 from compass_pipeline.simulate import simulate
 from schemas.live import validate_live_output
 

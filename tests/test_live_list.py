@@ -23,7 +23,7 @@ from live_scenarios import (
     ts,
 )
 
-from compass_pipeline import live
+from compass_pipeline import live, refresh_calendar
 from compass_pipeline.config import Settings
 
 D = Decimal
@@ -31,7 +31,9 @@ D = Decimal
 
 def test_list_refreshes_at_the_configured_utc_hours():
     """FAQ 直播模块 Q1: three refreshes a day, default 04:00, 12:00, 20:00 UTC."""
-    got = live.live_list_instants(Settings(), ts("2026-03-01T05:00Z"), ts("2026-03-02T12:00Z"))
+    got = refresh_calendar.live_list_instants(
+        Settings(), ts("2026-03-01T05:00Z"), ts("2026-03-02T12:00Z")
+    )
     assert [t.isoformat() for t in got] == [
         "2026-03-01T12:00:00+00:00",
         "2026-03-01T20:00:00+00:00",
@@ -39,14 +41,41 @@ def test_list_refreshes_at_the_configured_utc_hours():
         "2026-03-02T12:00:00+00:00",
     ]
     custom = Settings(live_list_hours=(2, 10, 18))
-    naive = live.live_list_instants(custom, datetime(2026, 3, 1), datetime(2026, 3, 1, 23))
+    naive = refresh_calendar.live_list_instants(
+        custom, datetime(2026, 3, 1), datetime(2026, 3, 1, 23)
+    )
     assert [t.hour for t in naive] == [2, 10, 18] and naive[0].tzinfo == UTC
     assert [
         t.isoformat()
-        for t in live.dashboard_instants(ts("2026-03-01T00:01Z"), ts("2026-03-03T00:00Z"))
+        for t in refresh_calendar.dashboard_instants(
+            ts("2026-03-01T00:01Z"), ts("2026-03-03T00:00Z")
+        )
     ] == ["2026-03-02T00:00:00+00:00", "2026-03-03T00:00:00+00:00"]
-    assert live.list_partition_key(ts("2026-03-01T04:00Z")) == "2026-03-01T04:00"
-    assert live.dashboard_partition_key(ts("2026-03-01T00:00Z")) == "2026-03-01"
+    assert refresh_calendar.list_partition_key(ts("2026-03-01T04:00Z")) == "2026-03-01T04:00"
+    assert refresh_calendar.dashboard_partition_key(ts("2026-03-01T00:00Z")) == "2026-03-01"
+    for key in ("2026-03-01T04:00", "2026-03-01"):
+        instant = refresh_calendar.parse_refresh_key(key)
+        assert instant.tzinfo == UTC and key in refresh_calendar.list_partition_key(instant)
+
+
+def test_the_refresh_calendar_around_a_refresh():
+    """The list refresh before an instant (R13's partition), a date range's list refreshes
+    (the CLI's first and last keys), the day's last refresh hour (window close), and the
+    dashboard refreshes that hold the online trends of LIVEs ending in (after, until]."""
+    custom = Settings(live_list_hours=(20, 4, 12))
+    previous = refresh_calendar.previous_list_refresh
+    assert previous(custom, ts("2026-03-02T04:00Z")) == ts("2026-03-01T20:00Z")
+    assert previous(custom, ts("2026-03-02T04:01Z")) == ts("2026-03-02T04:00Z")
+    assert previous(custom, ts("2026-03-02T23:00Z")) == ts("2026-03-02T20:00Z")
+    days = refresh_calendar.list_refreshes_between(custom, START.date(), START.date())
+    assert days == [ts("2026-03-01T04:00Z"), ts("2026-03-01T12:00Z"), ts("2026-03-01T20:00Z")]
+    assert refresh_calendar.last_list_refresh_hour(custom) == 20
+    trends = refresh_calendar.trend_refreshes
+    assert trends(ts("2026-03-01T20:00Z"), ts("2026-03-02T04:00Z")) == [
+        ts("2026-03-02T00:00Z"),
+        ts("2026-03-03T00:00Z"),
+    ]
+    assert trends(ts("2026-03-01T00:00Z"), ts("2026-03-02T00:00Z")) == [ts("2026-03-02T00:00Z")]
 
 
 def test_refresh_instants_must_be_whole_hours_and_dashboards_midnight():
@@ -248,14 +277,14 @@ def test_a_backfill_in_one_call_equals_one_call_per_refresh():
     tables = random_raw(55).tables()
     con, _ = facts_connection(tables, settings)
     try:
-        list_instants = live.live_list_instants(
+        list_instants = refresh_calendar.live_list_instants(
             settings, START, START + timedelta(days=3)
-        ) + live.live_list_instants(
+        ) + refresh_calendar.live_list_instants(
             settings, START + timedelta(days=31), START + timedelta(days=34)
         )
-        dashboard_instants = live.dashboard_instants(START, START + timedelta(days=5)) + [
-            START + timedelta(days=day) for day in (30, 33, 34)
-        ]
+        dashboard_instants = refresh_calendar.dashboard_instants(
+            START, START + timedelta(days=5)
+        ) + [START + timedelta(days=day) for day in (30, 33, 34)]
         plans = {
             **dict.fromkeys(LIST_ASSETS, list_instants),
             **dict.fromkeys(DASHBOARD_ASSETS, dashboard_instants),
@@ -288,10 +317,13 @@ def test_coverage_ends_at_the_window_close_of_the_live_facts():
         lives = {r["live_id"]: r for r in facts["live_facts"].to_pylist()}
         end = START + timedelta(days=36)
         creator = live.compute_live_list(
-            con, "creator_live_snapshot", live.live_list_instants(settings, START, end), settings
+            con,
+            "creator_live_snapshot",
+            refresh_calendar.live_list_instants(settings, START, end),
+            settings,
         ).to_pylist()
         dashboard = live.compute_dashboard(
-            con, "big_screen_snapshot", live.dashboard_instants(START, end), settings
+            con, "big_screen_snapshot", refresh_calendar.dashboard_instants(START, end), settings
         ).to_pylist()
         for live_id, fact in lives.items():
             seen = [r for r in creator if r["live_id"] == live_id]
@@ -374,7 +406,7 @@ def test_partition_column_splits_a_backfill():
     """Each row carries its refresh instant, so the caller splits a backfill per partition."""
     settings = Settings()
     raw = random_raw(3)
-    instants = live.live_list_instants(settings, START, START + timedelta(days=3))
+    instants = refresh_calendar.live_list_instants(settings, START, START + timedelta(days=3))
     con, _ = facts_connection(raw.tables(), settings)
     try:
         table = live.compute_live_list(con, "live_list_snapshot", instants, settings)

@@ -24,13 +24,14 @@ from hypothesis import strategies as st
 from compass_pipeline.config import Settings
 from compass_pipeline.daily import compute_daily_range
 from compass_pipeline.ingest import ingest_raw
-from compass_pipeline.live import compute_dashboard, compute_live_list, live_list_instants
+from compass_pipeline.live import compute_dashboard, compute_live_list
 from compass_pipeline.reconcile import (
     DAILY_ASSET,
     LIVE_ASSET,
     compute_reconciliation_daily,
     compute_reconciliation_live,
 )
+from compass_pipeline.refresh_calendar import live_list_instants
 from compass_pipeline.simulate import simulate
 from schemas.reconciliation import validate_reconciliation
 

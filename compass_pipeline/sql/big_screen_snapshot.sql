@@ -6,6 +6,9 @@
 -- T), Q3 (global data: every buyer country; gmv_local is the list's scope), Q6 (only the
 -- room's attributed lines), Q7 (global view), Q11 (impressions of the shop's products),
 -- Q12 (peak of the per-minute online users). metrics.md §3–5, §12–14; outputs.md.
+-- The numbers as of T are live_totals_as_of's, over every buyer country (gmv_local: its
+-- shop's-region scope); where the host's binding to the shop stands at T is
+-- live_host_bindings'.
 
 with
 
@@ -18,83 +21,40 @@ lives as (
     from live_session_facts
 ),
 
-shops as (
-    select shop_id, region from raw_shops
-),
-
-bindings as (
-    select shop_id, account_id, binding_type, bound_at, unbound_at from raw_account_bindings
-),
-
-shop_hours as (
+totals as (
     select
-        live_line_hours.shop_id,
-        live_line_hours.live_id,
-        live_line_hours.visible_at,
-        sum(live_line_hours.gmv) as gmv,
-        coalesce(
-            sum(live_line_hours.gmv) filter (where live_line_hours.buyer_country = shops.region),
-            0
-        ) as gmv_local,
-        sum(live_line_hours.sku_orders) as sku_orders,
-        sum(live_line_hours.items_sold) as items_sold,
-        sum(live_line_hours.refund_amount) as refund_amount
-    from live_line_hours
-    inner join shops on live_line_hours.shop_id = shops.shop_id
-    group by live_line_hours.shop_id, live_line_hours.live_id, live_line_hours.visible_at
-),
-
-running as (
-    select
+        snapshot_at,
         shop_id,
         live_id,
-        visible_at,
-        sum(gmv) over so_far as gmv,
-        sum(gmv_local) over so_far as gmv_local,
-        sum(sku_orders) over so_far as sku_orders,
-        sum(items_sold) over so_far as items_sold,
-        sum(refund_amount) over so_far as refund_amount
-    from shop_hours
-    window so_far as (
-        partition by shop_id, live_id
-        order by visible_at
-        rows between unbounded preceding and current row
-    )
+        gmv,
+        local_gmv,
+        sku_orders,
+        items_sold,
+        refund_amount
+    from live_totals_as_of
 ),
 
-as_of as (
-    select
-        members.*,
-        running.gmv,
-        running.gmv_local,
-        running.sku_orders,
-        running.items_sold,
-        running.refund_amount
-    from members
-    asof left join running
-        on members.shop_id = running.shop_id
-        and members.live_id = running.live_id
-        and running.visible_at <= members.snapshot_at
+host_bindings as (
+    select snapshot_at, live_id, shop_id, binding_type, in_force, ended, not_yet_in_force
+    from live_host_bindings
 ),
 
--- §12: the binding type that opens the entry for the host's account type
+-- §12: the binding type that opens the entry for the host's account type, as it stands at T
 entry_bindings as (
     select
         members.snapshot_at,
         members.shop_id,
         members.live_id,
-        coalesce(bool_or(
-            bindings.bound_at <= members.snapshot_at
-            and (bindings.unbound_at is null or bindings.unbound_at > members.snapshot_at)
-        ), false) as bound_in_force,
-        coalesce(bool_or(bindings.unbound_at <= members.snapshot_at), false) as was_unbound,
-        coalesce(bool_or(bindings.bound_at > members.snapshot_at), false) as bound_later
+        coalesce(bool_or(host_bindings.in_force), false) as bound_in_force,
+        coalesce(bool_or(host_bindings.ended), false) as was_unbound,
+        coalesce(bool_or(host_bindings.not_yet_in_force), false) as bound_later
     from members
     inner join lives on members.live_id = lives.live_id
-    left join bindings
-        on members.shop_id = bindings.shop_id
-        and lives.account_id = bindings.account_id
-        and bindings.binding_type = case lives.account_type
+    left join host_bindings
+        on members.snapshot_at = host_bindings.snapshot_at
+        and members.live_id = host_bindings.live_id
+        and members.shop_id = host_bindings.shop_id
+        and host_bindings.binding_type = case lives.account_type
             when 'official' then 'official_integrated'
             when 'channel' then 'channel'
         end
@@ -148,37 +108,41 @@ impressions as (
 
 final as (
     select
-        as_of.snapshot_at,
-        as_of.shop_id,
-        as_of.live_id,
+        members.snapshot_at,
+        members.shop_id,
+        members.live_id,
         lives.account_id,
         lives.account_type,
         lives.started_at,
-        as_of.ended_at,
+        members.ended_at,
         entries.entry_available,
         entries.entry_unavailable_reason,
         lives.global_view,
-        cast(coalesce(as_of.gmv, 0) as decimal(18, 2)) as gmv,
-        cast(coalesce(as_of.gmv_local, 0) as decimal(18, 2)) as gmv_local,
-        cast(coalesce(as_of.sku_orders, 0) as bigint) as sku_orders,
-        cast(coalesce(as_of.items_sold, 0) as bigint) as items_sold,
+        cast(coalesce(totals.gmv, 0) as decimal(18, 2)) as gmv,
+        cast(coalesce(totals.local_gmv, 0) as decimal(18, 2)) as gmv_local,
+        cast(coalesce(totals.sku_orders, 0) as bigint) as sku_orders,
+        cast(coalesce(totals.items_sold, 0) as bigint) as items_sold,
         cast(coalesce(room.views, 0) as bigint) as views,
         cast(coalesce(room.viewers, 0) as bigint) as viewers,
         cast(coalesce(impressions.product_impressions, 0) as bigint) as product_impressions,
         cast(coalesce(peaks.peak_online_users, 0) as bigint) as peak_online_users,
-        cast(coalesce(as_of.refund_amount, 0) as decimal(18, 2)) as refund_amount,
-        as_of.is_final
-    from as_of
-    inner join lives on as_of.live_id = lives.live_id
+        cast(coalesce(totals.refund_amount, 0) as decimal(18, 2)) as refund_amount,
+        members.is_final
+    from members
+    inner join lives on members.live_id = lives.live_id
     inner join entries
-        on as_of.snapshot_at = entries.snapshot_at
-        and as_of.shop_id = entries.shop_id
-        and as_of.live_id = entries.live_id
-    left join room on as_of.live_id = room.live_id
-    left join peaks on as_of.live_id = peaks.live_id
+        on members.snapshot_at = entries.snapshot_at
+        and members.shop_id = entries.shop_id
+        and members.live_id = entries.live_id
+    left join totals
+        on members.snapshot_at = totals.snapshot_at
+        and members.shop_id = totals.shop_id
+        and members.live_id = totals.live_id
+    left join room on members.live_id = room.live_id
+    left join peaks on members.live_id = peaks.live_id
     left join impressions
-        on as_of.live_id = impressions.live_id
-        and as_of.shop_id = impressions.shop_id
+        on members.live_id = impressions.live_id
+        and members.shop_id = impressions.shop_id
 )
 
 select * from final

@@ -2,7 +2,8 @@
 -- as it stood at that instant (ended or still on the air).
 -- FAQ 直播模块 Q1, Q9, Q10: the LIVE list covers a LIVE from its start to window_close(L),
 -- three times a day; the dashboard from its end to 00:00 UTC of date_utc(ended_at) + 30, once
--- a day. A LIVE that has not ended at T shows no end (metrics.md §5, §14; outputs.md).
+-- a day. A LIVE that has not ended at T shows no end and the status 'live', else 'ended'
+-- (metrics.md §5, §14; outputs.md).
 -- Parameters: $instants (TIMESTAMPTZ[], the refresh instants), $cadence ('list' | 'dashboard').
 
 with
@@ -28,6 +29,8 @@ final as (
         coverage.live_id,
         case when coverage.ended_at <= instants.snapshot_at then coverage.ended_at end
             as ended_at,
+        case when coverage.ended_at <= instants.snapshot_at then 'ended' else 'live' end
+            as status,
         coalesce(instants.snapshot_at = coverage.covered_until, false) as is_final
     from coverage
     inner join instants

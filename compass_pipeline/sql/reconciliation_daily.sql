@@ -27,10 +27,8 @@ day_lines as (
     select
         shop_id,
         stat_date,
-        order_id,
         line_id,
         cancelled_at,
-        cancelled_stat_date,
         merchandise_paid,
         shipping_share,
         gmv,
@@ -43,7 +41,11 @@ day_lines as (
 ),
 
 shops as (
-    select shop_id, region, timezone from raw_shops
+    select shop_id, region from raw_shops
+),
+
+live_starts as (
+    select live_id, shop_id, start_date from live_shop_facts
 ),
 
 -- R01 gmv_vs_settled — FAQ 指标含义解释 Q1 (GMV keeps cancelled and refunded orders, so it is
@@ -191,20 +193,22 @@ r02 as (
 
 -- R03 home_vs_live_list — FAQ 数据概览 Q3 (home counts by stat date, the LIVE list by LIVE
 -- start date; the list also counts only the shop's local buyers, 直播模块 Q3). A: Σ LIVE-list
--- GMV of the LIVEs that started on D (in the shop's time zone), each as of
--- min($as_of, window_close). B: home overview LIVE GMV of D (channel live, every country).
+-- GMV of the LIVEs that started on D (in the shop's time zone: live_shop_facts), each as
+-- of min($as_of, window_close). B: home overview LIVE GMV of D (channel live, every country).
 r03_live_starts as (
     select
         pairs.shop_id,
         pairs.live_id,
-        cast(timezone(shops.timezone, live_facts.started_at) as date) as start_date,
+        live_starts.start_date,
         least(
             cast($as_of as timestamptz),
             coalesce(live_facts.window_close, cast($as_of as timestamptz))
         ) as live_as_of
     from (select distinct shop_id, live_id from line_facts where live_id is not null) as pairs
     inner join live_facts on pairs.live_id = live_facts.live_id
-    inner join shops on pairs.shop_id = shops.shop_id
+    inner join live_starts
+        on pairs.shop_id = live_starts.shop_id
+        and pairs.live_id = live_starts.live_id
 ),
 
 r03_lines as (
@@ -292,52 +296,24 @@ r03 as (
 
 -- R04 sku_orders_vs_orders — FAQ 数据概览 Q4 (the compass counts SKU lines, cancelled and
 -- refunded ones included; order management counts orders, without those cancelled or fully
--- refunded by the end of D). A: compass sku_orders of D. B: order management orders of D.
+-- refunded by the end of D). A: compass sku_orders of D, from the lines. B: order management
+-- orders of D. Each order's state at the end of D (cancelled wins over fully refunded) is
+-- order_facts', as order management reads it.
 r04_orders as (
-    select
-        shop_id,
-        stat_date,
-        order_id,
-        count(*) as order_lines,
-        sum(gmv) as order_gmv,
-        coalesce(bool_or(cancelled_stat_date <= stat_date), false) as cancelled_by_end_of_day
-    from day_lines
-    group by shop_id, stat_date, order_id
-),
-
-r04_refunded as (
-    select r04_orders.order_id, sum(refund_facts.amount) as refunded
-    from r04_orders
-    inner join refund_facts
-        on r04_orders.order_id = refund_facts.order_id
-        and refund_facts.status = 'succeeded'
-        and refund_facts.success_stat_date <= r04_orders.stat_date
-    group by r04_orders.order_id
-),
-
-r04_states as (
-    select
-        r04_orders.shop_id,
-        r04_orders.stat_date,
-        r04_orders.order_lines,
-        r04_orders.cancelled_by_end_of_day,
-        coalesce(
-            r04_refunded.refunded > 0 and r04_refunded.refunded >= r04_orders.order_gmv, false
-        ) as fully_refunded
-    from r04_orders
-    left join r04_refunded on r04_orders.order_id = r04_refunded.order_id
+    select shop_id, stat_date, order_lines, state_at_end_of_stat_date as state
+    from order_facts
+    where stat_date in (select stat_date from partition_dates)
 ),
 
 r04_order_counts as (
     select
         shop_id,
         stat_date,
-        count(*) filter (where not cancelled_by_end_of_day and not fully_refunded) as orders,
+        count(*) filter (where state = 'open') as orders,
         sum(order_lines - 1) as extra_lines,
-        count(*) filter (where cancelled_by_end_of_day) as cancelled_orders,
-        count(*) filter (where fully_refunded and not cancelled_by_end_of_day)
-            as refunded_orders
-    from r04_states
+        count(*) filter (where state = 'cancelled') as cancelled_orders,
+        count(*) filter (where state = 'refunded') as refunded_orders
+    from r04_orders
     group by shop_id, stat_date
 ),
 
