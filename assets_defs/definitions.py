@@ -20,6 +20,7 @@ from assets_defs.partitions import (
     stat_date_partitions,
 )
 from assets_defs.raw import build_raw_assets
+from assets_defs.recovery import build_dead_run_sensor
 from assets_defs.resources import resource_from_env
 from assets_defs.sensors import build_landing_zone_sensor
 from compass_pipeline.config import Settings
@@ -108,7 +109,7 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
         assets=assets,
         jobs=jobs,
         schedules=schedules,
-        sensors=[build_landing_zone_sensor(by_name[INGEST_JOB])],
+        sensors=[build_landing_zone_sensor(by_name[INGEST_JOB]), build_dead_run_sensor()],
         resources={"compass": resource_from_env()},
     )
 

@@ -3,17 +3,17 @@
 import dagster as dg
 
 from assets_defs.metadata import column_schema
-from assets_defs.resources import SNAPSHOT_POOL, CompassResource
+from assets_defs.resources import CompassResource
 from compass_pipeline import pipeline
 from compass_pipeline.catalog import raw_specs
 from compass_pipeline.config import Settings
+from compass_pipeline.locks import snapshot_lock
 
 
 def build_fact_assets(settings: Settings) -> dg.AssetsDefinition:
     from compass_pipeline.facts import FACT_SPECS
 
     @dg.multi_asset(
-        pool=SNAPSHOT_POOL,
         name="facts",
         specs=[
             dg.AssetSpec(
@@ -29,7 +29,8 @@ def build_fact_assets(settings: Settings) -> dg.AssetsDefinition:
     )
     def facts(context: dg.AssetExecutionContext, compass: CompassResource):
         """Every definition of metrics.md §1–4 applied once: GMV, shares, attribution, dates."""
-        counts = pipeline.build_facts(compass.data_path, settings)
+        with snapshot_lock(compass.data_path, context.run.run_id, "facts", context.log):
+            counts = pipeline.build_facts(compass.data_path, settings)
         for name, rows in counts.items():
             yield dg.MaterializeResult(asset_key=name, metadata={"dagster/row_count": rows})
 

@@ -9,9 +9,6 @@ import dagster as dg
 
 from compass_pipeline.config import default_data_dir, default_raw_dir
 
-# Steps that replace the stored raw snapshot or the facts run one at a time across runs.
-SNAPSHOT_POOL = "compass_snapshot"
-
 
 class CompassResource(dg.ConfigurableResource):
     """Where the raw snapshot is read, where outputs are written, and the bad-input mode.

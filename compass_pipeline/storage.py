@@ -5,8 +5,10 @@ Layout::
     DATA_DIR/
       compass.duckdb            catalog: views only, rebuilt after each write
       raw -> raw.<snapshot>/    normalized raw tables, replaced as one set (symlink swap)
-        orders.parquet ...
+        orders/part-*.parquet ...   files per ingestion (`ingest.snapshot`), or
+        orders.parquet ...          one file per table (a snapshot written whole)
         raw_quarantine.parquet
+        _ingest/                    the manifest, versions, ids of rows that left a file
       <asset>/<partition>.parquet   one file per partition (":" removed from the key)
       <asset>/data.parquet          unpartitioned assets
 
@@ -21,13 +23,17 @@ a file lock, because DuckDB allows a single writer per database file.
 
 from __future__ import annotations
 
+import errno
 import fcntl
+import logging
 import os
+import re
 import shutil
+import socket
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -38,6 +44,8 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from compass_pipeline.config import duckdb_threads
+
+log = logging.getLogger("compass_pipeline")
 
 CATALOG_FILE = "compass.duckdb"
 RAW_LINK = "raw"
@@ -114,6 +122,30 @@ class DataDir:
     def raw_table_path(self, table: str) -> Path:
         return self.raw_dir / f"{table}.parquet"
 
+    def read_raw_table(self, table: str) -> pa.Table:
+        """A stored raw table whole (its parts in order), for tests and small data."""
+        glob = self.raw_table_glob(table)
+        if glob is None:
+            raise FileNotFoundError(f"no stored raw table {table} in {self.raw_dir}")
+        files = sorted(Path(glob).parent.glob(Path(glob).name))
+        rows = pa.concat_tables(
+            [pq.read_table(path).replace_schema_metadata(None) for path in files]
+        )
+        deleted = self.raw_deleted_path(table)
+        if deleted.exists():
+            gone = pq.read_table(deleted).column("_row_id")
+            rows = rows.filter(pc.invert(pc.is_in(rows.column("_row_id"), gone)))
+        return rows
+
+    def raw_table_glob(self, table: str) -> str | None:
+        """A raw table's files in the snapshot in use: its folder of parts (an ingestion adds
+        a part) or one file (a snapshot written whole); None while it has none."""
+        folder = self.raw_dir / table
+        if folder.is_dir() and any(folder.glob("*.parquet")):
+            return str(folder.resolve() / "*.parquet")
+        path = self.raw_table_path(table)
+        return str(path.resolve()) if path.exists() else None
+
     def asset_dir(self, asset: str) -> Path:
         return self.root / asset
 
@@ -124,8 +156,13 @@ class DataDir:
         return self.raw_dir.exists()
 
     def raw_watermark(self) -> datetime | None:
-        """The data watermark of the stored raw snapshot (raw-contract.md, reconciliations.md)."""
-        for path in sorted(self.raw_dir.glob("*.parquet")) if self.has_raw_snapshot() else []:
+        """The data watermark of the stored raw snapshot (raw-contract.md, reconciliations.md):
+        recorded with the ingestion's manifest, or (a snapshot written whole) in its files."""
+        manifest = self.raw_side_path("manifest")
+        files = [manifest] if manifest.exists() else []
+        if self.has_raw_snapshot():
+            files += sorted(self.raw_dir.glob("*.parquet"))
+        for path in files:
             meta = pq.read_schema(path).metadata or {}
             value = meta.get(f"{META_PREFIX}data_watermark".encode(), b"").decode()
             return datetime.fromisoformat(value) if value else None
@@ -298,42 +335,122 @@ class DataDir:
             # The snapshot folder the link points at now, resolved once: a step keeps reading
             # one snapshot even if an ingestion swaps the link meanwhile.
             table = entry.name if entry.name == "raw_quarantine" else entry.name[len("raw_") :]
-            path = self.raw_table_path(table)
-            return str(path.resolve()) if path.exists() else None
+            return self.raw_table_glob(table)
         folder = self.asset_dir(entry.name)
         if folder.is_dir() and any(folder.glob("*.parquet")):
             return str(folder / "*.parquet")
         return None
 
+    def raw_deleted_path(self, asset: str) -> Path:
+        """The ids of a raw table's rows that left their files since they were written."""
+        table = asset.removeprefix("raw_") if asset != "raw_quarantine" else asset
+        return self.raw_dir / RAW_SIDE / "deleted" / f"{table}.parquet"
+
+    def asset_source(self, entry: CatalogEntry) -> str | None:
+        """What an asset's view reads: its Parquet files, less (raw tables) the rows that
+        left them since (`raw_deleted_path`); None while it has no file."""
+        glob = self.asset_glob(entry)
+        if glob is None:
+            return None
+        source = f"read_parquet({sql_literal(glob)})"
+        deleted = self.raw_deleted_path(entry.name) if entry.raw else None
+        if deleted is not None and deleted.exists():
+            gone = sql_literal(str(deleted.resolve()))
+            source = (
+                f"(select * from {source} s anti join read_parquet({gone}) d "
+                "on d._row_id = s._row_id)"
+            )
+        return source
+
     def refresh_catalog(self, entries: Sequence[CatalogEntry]) -> Path:
         """Rebuild `compass.duckdb`: one typed view per asset, `_latest` views, `_partitions`.
 
         Views over assets with no file yet are typed empty selects, so every view exists
-        before its asset's first partition.
+        before its asset's first partition. Damaged files are dealt with first
+        (`set_aside_damaged_files`), so that every view stays readable. A failed write (a
+        full disk) leaves the catalog as it was and names it (`StorageError`).
         """
         with self.lock():
-            tmp = self.root / f".{CATALOG_FILE}.{uuid.uuid4().hex}.tmp"
-            con = duckdb.connect(str(tmp))
+            self.set_aside_damaged_files(entries)
+            tmp = _temporary_path(self.catalog_path)
             try:
-                globs = []
-                for entry in entries:
-                    glob = self.asset_glob(entry)
-                    con.execute(_view_sql(entry, glob))
-                    if glob:
-                        globs.append(glob)
-                    if entry.latest_key:
-                        con.execute(_latest_view_sql(entry))
-                con.execute(_partitions_view_sql(globs))
-                con.execute("checkpoint")
+                con = duckdb.connect(str(tmp))
+                try:
+                    globs, counted = [], {}
+                    for entry in entries:
+                        glob = self.asset_glob(entry)
+                        con.execute(_view_sql(entry, self.asset_source(entry)))
+                        if glob:
+                            globs.append(glob)
+                        if glob and entry.raw and self.raw_deleted_path(entry.name).exists():
+                            counted[entry.name] = self.asset_source(entry)
+                        if entry.latest_key:
+                            con.execute(_latest_view_sql(entry))
+                    con.execute(_partitions_view_sql(globs, counted))
+                    con.execute("checkpoint")
+                finally:
+                    con.close()
+                os.replace(tmp, self.catalog_path)
+            except (OSError, duckdb.IOException, duckdb.FatalException) as exc:
+                # DuckDB reports a failed write of its file as an I/O or a fatal error
+                raise _write_error(self.catalog_path, exc) from exc
             finally:
-                con.close()
-            os.replace(tmp, self.catalog_path)
+                for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
+                    leftover.unlink(missing_ok=True)
         return self.catalog_path
+
+    def set_aside_damaged_files(self, entries: Sequence[CatalogEntry]) -> list[Path]:
+        """Find the catalogued Parquet files that cannot be read (`parquet_damage`: a
+        truncated file, or one whose footer is gone) and name them.
+
+        A damaged partition or fact file is renamed `.NAME.damaged` (hidden from the
+        catalog's globs, kept for inspection until the file is written again) with a warning
+        naming it: the catalog stays readable without it, and the next run of its partition
+        (a fact: the next `compass run`) writes it anew. A damaged raw table fails here,
+        named: the raw tables are the stored history the next ingestion builds on, so only
+        an ingestion from every file repairs them. Returns the files set aside.
+        """
+        set_aside = []
+        for entry in entries:
+            if entry.raw:
+                glob = self.asset_glob(entry)
+                files = sorted(Path(glob).parent.glob(Path(glob).name)) if glob else []
+                for path in files:  # a raw table's parts, or its one file
+                    problem = parquet_damage(path)
+                    if problem:
+                        raise DamagedFileError(
+                            f"the stored raw table {path} is damaged ({problem}); ingest every "
+                            "file of the raw directory again to rebuild it "
+                            "(`compass run --rebuild`)"
+                        )
+                continue
+            folder = self.asset_dir(entry.name)
+            for path in sorted(folder.glob("*.parquet")) if folder.is_dir() else []:
+                problem = parquet_damage(path)
+                if problem is None:
+                    continue
+                aside = _damaged_path(path)
+                os.replace(path, aside)
+                set_aside.append(path)
+                key = path.stem if path.stem != UNPARTITIONED else None
+                what = (
+                    f"the next run of partition {key} of {entry.name} recomputes it"
+                    if key
+                    else f"the next `compass run` recomputes {entry.name}"
+                )
+                log.warning(
+                    "damaged Parquet file %s (%s): set aside as %s; %s",
+                    path,
+                    problem,
+                    aside.name,
+                    what,
+                )
+        return set_aside
 
     def attach_views(self, con: duckdb.DuckDBPyConnection, entries: Sequence[CatalogEntry]) -> None:
         """Create the catalog's views in a compute connection (temporary views, no file)."""
         for entry in entries:
-            con.execute(_view_sql(entry, self.asset_glob(entry), temporary=True))
+            con.execute(_view_sql(entry, self.asset_source(entry), temporary=True))
 
 
 # helpers ---------------------------------------------------------------------------
@@ -360,7 +477,7 @@ def copy_query_to_parquet(
     while the next is validated. `ordered=False` (a query without ORDER BY) lets DuckDB
     hand rows over as they come instead of buffering them back into the scan's order.
     """
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    tmp = _temporary_path(path)
     columns = ", ".join(
         f"cast({_ident(f.name)} as {_duckdb_type(f.type)}) as {_ident(f.name)}" for f in schema
     )
@@ -398,11 +515,15 @@ def copy_query_to_parquet(
             writer = pq.ParquetWriter(tmp, schema, **_writer_options(empty))
         writer.close()
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         if writer is not None:
-            writer.close()
+            with suppress(Exception):  # the error that stopped the write is the one to report
+                writer.close()
         tmp.unlink(missing_ok=True)
+        if isinstance(exc, OSError) and not isinstance(exc, StorageError):
+            raise _write_error(path, exc) from exc
         raise
+    _damaged_path(path).unlink(missing_ok=True)
 
 
 def write_parquet_atomic(
@@ -411,23 +532,151 @@ def write_parquet_atomic(
     metadata: Mapping[str, str],
     *,
     sort_by: Sequence[str] = (),
+    statistics: Sequence[str] = (),
 ) -> None:
     """Write a Parquet file via a temporary file in the same folder and `os.replace`.
 
-    `sort_by`: sort the rows first.
+    `sort_by`: sort the rows first. `statistics`: columns that get min/max statistics
+    beside the sort keys (a reader can skip row groups by them). A failed write (e.g. a
+    full disk) removes the temporary file, leaves `path` as it was and raises
+    `StorageError` naming `path`.
     """
     if sort_by and table.num_rows:
         table = table.sort_by([(column, "ascending") for column in sort_by])
     schema_meta = dict(table.schema.metadata or {})
     schema_meta.update({k.encode(): v.encode() for k, v in metadata.items()})
     table = table.replace_schema_metadata(schema_meta)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    tmp = _temporary_path(path)
     try:
-        pq.write_table(table, tmp, row_group_size=ROW_GROUP_ROWS, **_writer_options(table, sort_by))
+        options = _writer_options(table, (*sort_by, *statistics))
+        pq.write_table(table, tmp, row_group_size=ROW_GROUP_ROWS, **options)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         tmp.unlink(missing_ok=True)
+        if isinstance(exc, OSError) and not isinstance(exc, StorageError):
+            raise _write_error(path, exc) from exc
         raise
+    _damaged_path(path).unlink(missing_ok=True)
+
+
+class StorageError(OSError):
+    """A write to the data directory failed (a full disk, a lost mount): the message names
+    the file, and the file is as it was before the write."""
+
+
+class DamagedFileError(StorageError):
+    """A stored Parquet file cannot be read (truncated, or its footer overwritten)."""
+
+
+_ERRNO_TEXT = re.compile(r"\[errno (\d+)\]", re.IGNORECASE)
+_WRITE_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO, errno.EFBIG)
+
+
+def _write_error(path: Path, exc: BaseException) -> StorageError:
+    """`could not write PATH: No space left on device (ENOSPC); ...` from an OSError, or
+    from DuckDB's error when it writes the catalog."""
+    code = getattr(exc, "errno", None)
+    if code is None and (found := _ERRNO_TEXT.search(str(exc))):
+        code = int(found.group(1))  # pyarrow keeps the errno in its message only
+    if code is None:  # DuckDB names the cause in words
+        code = next((c for c in _WRITE_ERRNOS if os.strerror(c) in str(exc)), None)
+    reason = getattr(exc, "strerror", None) or str(exc).strip() or type(exc).__name__
+    name = errno.errorcode.get(code) if code else None
+    if name and name not in reason:
+        reason += f" ({name})"
+    error = StorageError(f"could not write {path}: {reason}; the stored file is unchanged")
+    error.errno = code
+    return error
+
+
+def _temporary_path(path: Path) -> Path:
+    """`.NAME.PID@HOST.RANDOM.tmp` beside `path`: no `*.parquet` glob of the catalog sees
+    it, and it names its writer, so that a file left by a killed writer can be told from
+    one being written (`remove_orphaned_temporary_files`)."""
+    return path.with_name(f".{path.name}.{os.getpid()}@{_HOST}.{uuid.uuid4().hex[:12]}.tmp")
+
+
+def _damaged_path(path: Path) -> Path:
+    return path.with_name(f".{path.name}.damaged")
+
+
+_HOST = socket.gethostname()
+_TEMPORARY = re.compile(r"^\..+\.(?P<pid>\d+)@(?P<host>.+)\.[0-9a-f]{12}\.tmp(\.wal)?$")
+_LEGACY_TEMPORARY = re.compile(r"^\..+\.[0-9a-f]{32}\.tmp(\.wal)?$")
+LEGACY_TEMPORARY_AGE = 3600.0  # seconds: a temporary file of an older version, surely dead
+
+
+def parquet_damage(path: Path) -> str | None:
+    """Why `path` is not a whole Parquet file, or None.
+
+    Checks what a truncated or partly overwritten file breaks: the magic bytes at both ends
+    and the footer's length. That is a few bytes per file, so the catalog checks every file
+    at every refresh (a damaged page inside an intact file is left to the reader's error).
+    """
+    try:
+        with open(path, "rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            if size < 12:
+                return f"truncated: {size} bytes"
+            head = handle.read(4)
+            handle.seek(size - 8)
+            tail = handle.read(8)
+    except FileNotFoundError:
+        return None  # replaced or removed meanwhile
+    except OSError as exc:
+        return f"unreadable: {exc.strerror or exc}"
+    if head != b"PAR1" or tail[4:] != b"PAR1":
+        return f"truncated or overwritten: {size} bytes with no Parquet footer"
+    footer = int.from_bytes(tail[:4], "little")
+    if footer + 12 > size:
+        return f"truncated: a footer of {footer} bytes in a file of {size} bytes"
+    return None
+
+
+def remove_orphaned_temporary_files(root: Path) -> list[Path]:
+    """Delete what writers killed mid-write left in the data directory `root`; the paths
+    deleted.
+
+    Such files are never visible (the catalog globs `*.parquet`; a temporary file ends in
+    `.tmp`), but they hold disk space. A temporary file is removed once the process named
+    in it is gone (on this host; an older version's, after `LEGACY_TEMPORARY_AGE`). A raw
+    snapshot's staging folder (`raw.*.tmp`) and the link's temporary are removed only while
+    no ingestion holds the snapshot lock, since only an ingestion writes them.
+    """
+    from compass_pipeline.locks import SNAPSHOT_LOCK, process_alive, try_exclusive
+
+    if not root.is_dir():
+        return []
+    removed = []
+    folders = [root, *(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))]
+    now = datetime.now(UTC).timestamp()
+    for folder in folders:
+        for path in folder.iterdir():
+            if (found := _TEMPORARY.match(path.name)) is not None:
+                host, pid = found.group("host"), int(found.group("pid"))
+                orphaned = process_alive(host, pid) is False
+            elif _LEGACY_TEMPORARY.match(path.name):
+                try:
+                    orphaned = now - path.stat().st_mtime > LEGACY_TEMPORARY_AGE
+                except FileNotFoundError:
+                    continue
+            else:
+                continue
+            if orphaned and path.is_file():
+                path.unlink(missing_ok=True)
+                removed.append(path)
+    with try_exclusive(root / SNAPSHOT_LOCK) as free:
+        if free:
+            for path in root.iterdir():
+                staging = path.name.startswith(f"{RAW_LINK}.") and path.name.endswith(".tmp")
+                link = path.name.startswith(f".{RAW_LINK}.") and path.name.endswith(".lnk")
+                if staging and path.is_dir() and not path.is_symlink():
+                    shutil.rmtree(path, ignore_errors=True)
+                    removed.append(path)
+                elif link and path.is_symlink():
+                    path.unlink(missing_ok=True)
+                    removed.append(path)
+    return removed
 
 
 def _writer_options(sample: pa.Table, order: Sequence[str] = ()) -> dict:
@@ -450,8 +699,11 @@ def _encodings(table: pa.Table, order: Sequence[str], sample_rows: int = 65_536)
         "use_dictionary": [
             name
             for name in table.column_names
-            if not pa.types.is_nested(table.schema.field(name).type)
-            and pc.count_distinct(sample.column(name)).as_py() <= few_values
+            if pa.types.is_dictionary(table.schema.field(name).type)
+            or (
+                not pa.types.is_nested(table.schema.field(name).type)
+                and pc.count_distinct(sample.column(name)).as_py() <= few_values
+            )
         ],
         "write_statistics": [
             field.name
@@ -504,16 +756,16 @@ def _duckdb_type(arrow_type: pa.DataType) -> str:
     return "varchar"
 
 
-def _view_sql(entry: CatalogEntry, glob: str | None, temporary: bool = False) -> str:
+def _view_sql(entry: CatalogEntry, source: str | None, temporary: bool = False) -> str:
     kind = "temporary view" if temporary else "view"
-    if glob is None:
+    if source is None:
         columns = ", ".join(
             f"cast(null as {_duckdb_type(f.type)}) as {_ident(f.name)}" for f in entry.schema
         )
         body = f"select {columns} where false"
     else:
         columns = ", ".join(_ident(f.name) for f in entry.schema)
-        body = f"select {columns} from read_parquet({sql_literal(glob)})"
+        body = f"select {columns} from {source}"
     return f"create or replace {kind} {_ident(entry.name)} as {body}"
 
 
@@ -527,7 +779,9 @@ def _latest_view_sql(entry: CatalogEntry) -> str:
     )
 
 
-def _partitions_view_sql(globs: Sequence[str]) -> str:
+def _partitions_view_sql(globs: Sequence[str], counted: Mapping[str, str] | None = None) -> str:
+    """`_partitions` from the files' footers; an asset in `counted` (a raw table some of
+    whose stored rows left their files) has its rows counted from its source instead."""
     if not globs:
         return (
             "create or replace view _partitions as select cast(null as varchar) as asset, "
@@ -537,6 +791,13 @@ def _partitions_view_sql(globs: Sequence[str]) -> str:
         )
     files = "[" + ", ".join(sql_literal(g) for g in globs) + "]"
     prefix = META_PREFIX
+    counted_sql = (
+        " union all ".join(
+            f"select {sql_literal(asset)} as asset, (select count(*) from {source}) as row_count"
+            for asset, source in (counted or {}).items()
+        )
+        or "select cast(null as varchar) as asset, cast(null as bigint) as row_count where false"
+    )
     return f"""
 create or replace view _partitions as
 with kv as (
@@ -547,7 +808,7 @@ with kv as (
 files as (
     select file_name, num_rows from parquet_file_metadata({files})
 ),
-final as (
+by_file as (
     select
         max(v) filter (where k = '{prefix}asset') as asset,
         nullif(max(v) filter (where k = '{prefix}partition_key'), '') as partition_key,
@@ -559,6 +820,18 @@ final as (
     from kv
     join files using (file_name)
     group by file_name
+),
+counted as (
+    {counted_sql}
+),
+-- a raw table's parts are one asset with no partition
+final as (
+    select b.asset, b.partition_key,
+        coalesce(max(c.row_count), sum(b.row_count))::bigint as row_count,
+        max(b.materialized_at) as materialized_at, max(b.data_watermark) as data_watermark
+    from by_file b
+    left join counted c on c.asset = b.asset and b.partition_key is null
+    group by b.asset, b.partition_key
 )
 select * from final
 """

@@ -6,7 +6,6 @@ import os
 import shutil
 import subprocess
 import sys
-from contextlib import ExitStack
 
 import dagster as dg
 import duckdb
@@ -27,9 +26,9 @@ def test_simulate_writes_a_raw_directory(compass_env, capsys):
 def test_run_materializes_the_range_and_records_runs_in_the_persistent_instance(
     small_raw_dir, compass_env, capfd
 ):
-    """The ingestion and facts first, then the marts of the three partition sets two at a
-    time (this process and a worker process, whose progress shares the terminal), each
-    runner's queries on half the cores."""
+    """The ingestion and facts first, then the marts of the three partition sets, one run
+    after another in this process, each run's queries on every core (DuckDB's default), and
+    each run tagged with this process (for the recovery of runs whose process died)."""
     data = compass_env / "data"
     code = main(
         [
@@ -48,11 +47,10 @@ def test_run_materializes_the_range_and_records_runs_in_the_persistent_instance(
     assert code == 0, out
     computed = [line for line in out.splitlines() if "partitions computed in" in line]
     assert len(computed) == 5, out  # three sets: 2 + 1 (daily), 1 + 1 (list), 1 (dashboard)
-    half = max(1, len(os.sched_getaffinity(0)) // 2)
-    assert all(line.endswith(f"on {half} DuckDB thread(s)") for line in computed), computed
-    assert "COMPASS_DUCKDB_THREADS" not in os.environ  # this process's setting is restored
+    every_core = duckdb.connect().sql("select current_setting('threads')").fetchall()[0][0]
+    assert all(line.endswith(f"on {every_core} DuckDB thread(s)") for line in computed), computed
     for step in (
-        "[1/4] ingest the raw directory and build the facts done in",
+        "[1/4] ingest the new files of the landing zone and update the facts done in",
         "[2/4] LIVE list refreshes and reconciliation 2026-03-02T04:00..2026-03-03T20:00 done in",
         "[3/4] daily modules and reconciliation 2026-03-02..2026-03-03 done in",
         "[4/4] LIVE dashboard refreshes 2026-03-02..2026-03-03 00:00 UTC done in",
@@ -78,38 +76,32 @@ def test_run_materializes_the_range_and_records_runs_in_the_persistent_instance(
             "live_list_job",
         ]
         assert all(run.is_success for run in runs)
+        assert {run.tags["compass/pid"] for run in runs} == {str(os.getpid())}
         assert instance.get_materialized_partitions(dg.AssetKey("core_data_daily")) == {
             "2026-03-02",
             "2026-03-03",
         }
 
 
-def test_a_failed_side_by_side_step_stops_only_its_runner_and_fails_the_command(
-    small_raw_dir, compass_env
-):
-    """Side-by-side steps: a failure (here, refreshes asked of a data directory without
-    facts) stops the runner it happened on; the other runner takes the steps left, and the
-    command fails with the step's own message once both are done."""
-    from compass_pipeline.cli import CliError, _execute, _use_instance, _worker_pool
+def test_a_failed_step_stops_the_steps_after_it_and_fails_the_command(small_raw_dir, compass_env):
+    """A failure (here, refreshes asked of a data directory without facts) stops the steps:
+    the ones after it never run, and the command fails with the step's own message."""
+    from compass_pipeline.cli import CliError, Step, _execute, _use_instance
     from compass_pipeline.config import Settings
 
     data = compass_env / "empty"
     _use_instance(small_raw_dir, data)
     steps = [
-        ("LIVE list", "live_list_job", "2026-03-02T04:00", "2026-03-02T04:00", "live_list"),
-        ("dashboard", "live_dashboard_job", "2026-03-02", "2026-03-02", "dashboard"),
-        ("LIVE list", "live_list_job", "2026-03-02T12:00", "2026-03-02T12:00", "live_list"),
+        Step("LIVE list", "live_list_job", "2026-03-02T04:00", "2026-03-02T04:00", "live_list"),
+        Step("dashboard", "live_dashboard_job", "2026-03-02", "2026-03-02", "dashboard"),
     ]
-    settings = Settings.from_env()
-    failed = r"step live_(list|dashboard)_modules failed"
-    with ExitStack() as stack, pytest.raises(CliError, match=failed):
-        worker = _worker_pool(stack, settings)
-        assert worker is not None
-        _execute(settings, [], side_by_side=steps, worker=worker)
+    with pytest.raises(CliError, match="step live_list_modules failed") as caught:
+        _execute(Settings.from_env(), steps, data)
+    assert "Traceback" not in str(caught.value)
+    assert caught.value.trace  # printed with --verbose
     with dg.DagsterInstance.from_config(str(data / ".dagster")) as instance:
-        runs = instance.get_runs()
-    # each runner ran one step and stopped at its failure; one step was left untaken
-    assert len(runs) == 2 and not any(run.is_success for run in runs)
+        assert [run.job_name for run in instance.get_runs()] == ["live_list_job"]
+        assert not instance.get_runs()[0].is_success
 
 
 def test_run_on_bad_input_exits_non_zero_naming_the_rule_and_keeps_stored_data(
@@ -118,7 +110,8 @@ def test_run_on_bad_input_exits_non_zero_naming_the_rule_and_keeps_stored_data(
     data = compass_env / "data"
     args = ["--data", str(data), "--start", "2026-03-02", "--end", "2026-03-02"]
     assert main(["run", "--raw", str(small_raw_dir), *args]) == 0
-    before = {p: p.read_bytes() for p in (data / "raw").resolve().iterdir()}
+    stored = (data / "raw").resolve()
+    before = {p: p.read_bytes() for p in stored.rglob("*") if p.is_file()}
 
     raw = compass_env / "bad_raw"
     shutil.copytree(small_raw_dir, raw)
@@ -128,11 +121,14 @@ def test_run_on_bad_input_exits_non_zero_naming_the_rule_and_keeps_stored_data(
     rows[0]["product_id"] = "NO_SUCH_PRODUCT"
     pq.write_table(table.from_pylist(rows, schema=table.schema), path)
     capsys.readouterr()
-    code = main(["run", "--raw", str(raw), *args])
+    # a rebuild judges the landing zone alone (incrementally, the changed file's SKU would
+    # conflict with the stored one: tests/test_ingest_incremental.py)
+    code = main(["run", "--raw", str(raw), "--rebuild", *args])
     err = capsys.readouterr().err
     assert code != 0
     assert "skus" in err and "product_id" in err and "NO_SUCH_PRODUCT" in err
-    after = {p: p.read_bytes() for p in (data / "raw").resolve().iterdir()}
+    assert (data / "raw").resolve() == stored
+    after = {p: p.read_bytes() for p in stored.rglob("*") if p.is_file()}
     assert after == before
 
 
@@ -225,19 +221,6 @@ def test_backfill_materializes_a_sub_day_range_of_refreshes_over_the_stored_fact
         }
 
 
-def test_a_set_duckdb_threads_is_every_runner_s_share(compass_env, monkeypatch):
-    """`compass run`'s two runners take half the cores each, unless COMPASS_DUCKDB_THREADS
-    says otherwise; the setting is this process's only while the runners run."""
-    from compass_pipeline.cli import _duckdb_threads, _runner_threads
-
-    assert _runner_threads() == max(1, len(os.sched_getaffinity(0)) // 2)
-    monkeypatch.setenv("COMPASS_DUCKDB_THREADS", "3")
-    assert _runner_threads() == 3
-    with _duckdb_threads(1):
-        assert os.environ["COMPASS_DUCKDB_THREADS"] == "1"
-    assert os.environ["COMPASS_DUCKDB_THREADS"] == "3"
-
-
 def test_run_with_a_bad_duckdb_threads_setting_fails_before_any_run(
     small_raw_dir, compass_env, monkeypatch, capsys
 ):
@@ -265,43 +248,6 @@ def test_backfill_rejects_a_key_that_is_not_a_partition(small_raw_dir, compass_e
     assert "--to 2026-03-02T04:00 is before --from 2026-03-02T12:00" in capsys.readouterr().err
 
 
-def test_without_a_worker_process_the_side_by_side_steps_run_one_after_another(
-    small_raw_dir, compass_env, monkeypatch, caplog
-):
-    """Where a worker cannot be started (no shared memory for its queue), the steps still
-    run, in this process, and the first failure stops them."""
-    import multiprocessing
-
-    from compass_pipeline import cli
-    from compass_pipeline.config import Settings
-
-    spawn = multiprocessing.get_context("spawn")
-
-    class NoSharedMemory:
-        def Queue(self):  # noqa: N802 (multiprocessing's name)
-            raise OSError("[Errno 38] Function not implemented")
-
-        def __getattr__(self, name):
-            return getattr(spawn, name)
-
-    monkeypatch.setattr(cli.multiprocessing, "get_context", lambda method: NoSharedMemory())
-    monkeypatch.setattr(cli.log, "propagate", True)  # `main()` may have set up its own output
-    data = compass_env / "empty"
-    cli._use_instance(small_raw_dir, data)
-    steps = [
-        ("LIVE list", "live_list_job", "2026-03-02T04:00", "2026-03-02T04:00", "live_list"),
-        ("dashboard", "live_dashboard_job", "2026-03-02", "2026-03-02", "dashboard"),
-    ]
-    settings = Settings.from_env()
-    with ExitStack() as stack, pytest.raises(cli.CliError, match="step live_list_modules failed"):
-        worker = cli._worker_pool(stack, settings)
-        assert worker is None
-        cli._execute(settings, [], side_by_side=steps, worker=worker)
-    assert "no worker process" in caplog.text
-    with dg.DagsterInstance.from_config(str(data / ".dagster")) as instance:
-        assert [run.job_name for run in instance.get_runs()] == ["live_list_job"]
-
-
 def _console_script(args: list[str], cwd) -> subprocess.CompletedProcess:
     """`compass ARGS` as the console script runs it, with stdout block-buffered (piped and
     PYTHONUNBUFFERED unset), so output that is not flushed before the exit is lost."""
@@ -325,8 +271,7 @@ def _console_script(args: list[str], cwd) -> subprocess.CompletedProcess:
 def test_the_console_script_flushes_its_output_and_keeps_the_exit_code(
     compass_env, args, code, stream, text
 ):
-    """`compass` leaves with `os._exit` after `main`: piped (block-buffered) output must
-    still arrive, and the exit code must be main's."""
+    """Piped (block-buffered) output arrives, and the exit code is main's."""
     if args[0] == "simulate":
         args = [*args, "--out", str(compass_env / "raw")]
     done = _console_script(args, compass_env)
@@ -335,36 +280,9 @@ def test_the_console_script_flushes_its_output_and_keeps_the_exit_code(
 
 
 def test_the_console_script_runs_the_pipeline_and_leaves_nothing_behind(small_raw_dir, compass_env):
-    """With its worker process: every step's line arrives, and no semaphore of the worker
-    queue is reported leaked by the exit without teardown."""
+    """Every step's line arrives, and nothing is reported leaked at exit."""
     args = ["run", "--raw", str(small_raw_dir), "--data", str(compass_env / "data")]
     done = _console_script([*args, "--start", "2026-03-02", "--end", "2026-03-02"], compass_env)
     assert done.returncode == 0, done.stderr
     assert all(f"[{n}/4]" in done.stdout and "done in" in done.stdout for n in range(1, 5))
     assert "leaked" not in done.stderr, done.stderr
-
-
-def test_run_starts_its_worker_before_this_process_imports_dagster(small_raw_dir, tmp_path):
-    """The worker's imports (about 3 CPU-s) share the two cores with this process's own
-    imports instead of taking one from the ingestion: `compass run` starts it first."""
-    code = f"""
-import sys
-from datetime import date
-from pathlib import Path
-from compass_pipeline import cli
-seen = []
-cli._worker_pool = lambda stack, settings: seen.append("dagster" in sys.modules)
-cli._run_all = lambda *args: None
-cli.run_pipeline(
-    raw_dir=Path({str(small_raw_dir)!r}),
-    data_dir=Path({str(tmp_path / "data")!r}),
-    start=date(2026, 3, 2),
-    end=date(2026, 3, 2),
-)
-print(seen)
-"""
-    env = {k: v for k, v in os.environ.items() if k != "DAGSTER_HOME"}
-    done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
-    )
-    assert done.stdout.strip() == "[False]"

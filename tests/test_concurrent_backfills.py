@@ -2,10 +2,11 @@
 
 A range of stat dates of `daily_job` and a range of LIVE-list refreshes of `live_list_job`
 are launched together against a real `dagster dev`, with the request the UI sends from a
-job page. The instance allows two runs at a time, so both run at once: each re-ingests the
-raw snapshot (one ingestion at a time, pool `compass_snapshot`), then writes its partitions
-and rebuilds the catalog while the other does the same. Nothing may fail on a lock, and
-every partition must be stored exactly once: in `_partitions`, on disk and in Dagster.
+job page, over the facts of an ingestion done before. The instance allows two runs at a
+time, so both run at once: each writes its partitions and rebuilds the catalog while the
+other does the same. Nothing may fail on a lock, and every partition must be stored exactly
+once: in `_partitions`, on disk and in Dagster. (Two ingestions at once, which take the
+snapshot lock in turn, are in tests/test_crash_safety.py.)
 """
 
 from __future__ import annotations
@@ -33,7 +34,6 @@ pytestmark = pytest.mark.slow
 
 STAT_DATES = ["2026-03-01", "2026-03-02", "2026-03-03"]
 REFRESHES = refresh_keys(1, 3)
-SNAPSHOT_STEPS = ("raw_ingest", "facts")  # the steps of pool `compass_snapshot`
 LOCK_ERROR = re.compile(
     r"conflicting lock|could not set lock|database is locked|lock.{0,40}(error|timed? ?out)",
     re.IGNORECASE,
@@ -55,8 +55,14 @@ class Outcome:
 @pytest.fixture(scope="module")
 def outcome(tmp_path_factory) -> Outcome:
     """Both backfills launched back to back and waited for; the server is stopped after."""
+    from compass_pipeline import pipeline
+    from compass_pipeline.config import Settings
+
     root = tmp_path_factory.mktemp("concurrent")
     raw = simulate_raw(root / "raw")
+    # the mart jobs read the stored facts: the landing zone is ingested first
+    pipeline.ingest(raw, root / "data")
+    pipeline.build_facts(root / "data", Settings())
     with dagster_dev(root, raw, root / "data") as dev:
         ids = [
             dev.launch_job_backfill(DAILY_JOB, STAT_DATES),
@@ -90,29 +96,6 @@ def test_no_step_fails_and_nothing_reports_a_lock_error(outcome):
     assert not LOCK_ERROR.search(outcome.dev.log_path.read_text(errors="replace"))
 
 
-def test_snapshot_steps_of_the_two_runs_never_overlap(outcome):
-    """Pool `compass_snapshot` (limit 1) lets one run at a time replace the raw snapshot."""
-    intervals = []
-    with outcome.dev.instance() as instance:
-        for run_id in _run_ids(outcome):
-            started = {}
-            events = instance.all_logs(
-                run_id,
-                of_type={dg.DagsterEventType.STEP_START, dg.DagsterEventType.STEP_SUCCESS},
-            )
-            for event in events:
-                if event.step_key not in SNAPSHOT_STEPS:
-                    continue
-                if event.dagster_event.event_type == dg.DagsterEventType.STEP_START:
-                    started[event.step_key] = event.timestamp
-                else:
-                    intervals.append((started[event.step_key], event.timestamp, event.step_key))
-    assert len(intervals) == 2 * len(SNAPSHOT_STEPS)
-    intervals.sort()
-    for (_, end, step), (start, _, next_step) in zip(intervals, intervals[1:], strict=False):
-        assert end <= start, f"{step} and {next_step} of the two runs overlapped"
-
-
 def test_every_partition_is_in_the_catalog_exactly_once(outcome):
     rows = catalog_partitions(outcome.dev.data_dir)
     expected = sorted((asset, key) for asset, keys in expected_partitions().items() for key in keys)
@@ -126,10 +109,9 @@ def test_every_partition_is_one_parquet_file_and_no_temporary_file_is_left(outco
         assert files == sorted(partition_file_name(key) for key in keys), asset
     leftovers = [path for path in data.rglob("*") if path.name.endswith(".tmp")]
     assert not leftovers
-    # Two ingestions replaced the snapshot: the current set and the one before it (kept for
-    # steps still reading it) remain; nothing older leaks.
+    # one ingestion, one raw snapshot
     snapshots = sorted(p.name for p in data.iterdir() if p.name.startswith("raw."))
-    assert len(snapshots) == 2 and (data / "raw").resolve().name == snapshots[-1]
+    assert len(snapshots) == 1 and (data / "raw").resolve().name == snapshots[-1]
 
 
 def test_catalog_is_readable_and_agrees_with_the_files_and_the_instance(outcome):

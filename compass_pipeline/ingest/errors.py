@@ -63,7 +63,12 @@ class RawDataError(Exception):
 def format_message(
     violations: Sequence[Violation], counts: dict[tuple[str, str, str | None], int]
 ) -> str:
-    """One paragraph per table, rule and column: count, then the first rows."""
+    """One paragraph per table, rule and column: a line with the count, then one indented
+    line per violation shown (file, row, key, reason), then how many more.
+
+    Each violation appears once: the CLI prints this message as it is, and Dagster's run
+    shows it as the step's failure description.
+    """
     groups: dict[tuple[str, str, str | None], list[Violation]] = {}
     for v in violations:
         groups.setdefault((v.table, v.rule, v.column), []).append(v)
@@ -83,9 +88,11 @@ def format_message(
         if column:
             plural = "s" if "," in column else ""
             head += f" (column{plural} {column.replace(',', ', ')})"
-        shown = "; ".join(v.where() for v in items[:SHOWN_ROWS])
+        lines.append(f"{head}:")
+        lines += [f"  {v.where()}" for v in items[:SHOWN_ROWS]]
         more = count - min(len(items), SHOWN_ROWS)
-        lines.append(f"{head}: {shown}" + (f"; and {more} more" if more > 0 else ""))
+        if more > 0:
+            lines.append(f"  and {more} more")
     return "\n".join(lines)
 
 
