@@ -4,9 +4,10 @@ tables and stores them as one set (raw-contract.md, first section)."""
 import dagster as dg
 
 from assets_defs.metadata import column_schema
-from assets_defs.resources import SNAPSHOT_POOL, CompassResource
+from assets_defs.resources import CompassResource
 from compass_pipeline import pipeline
 from compass_pipeline.catalog import QUARANTINE_ASSET, raw_specs
+from compass_pipeline.locks import snapshot_lock
 
 REJECTED_CHECK = "no_rejected_rows"
 
@@ -26,7 +27,6 @@ def build_raw_assets() -> dg.AssetsDefinition:
     tables = [spec for spec in specs if spec.name != QUARANTINE_ASSET]
 
     @dg.multi_asset(
-        pool=SNAPSHOT_POOL,
         name="raw_ingest",
         specs=[
             dg.AssetSpec(
@@ -56,12 +56,13 @@ def build_raw_assets() -> dg.AssetsDefinition:
         """Read the new or changed files of the landing zone, validate them against
         raw-contract.md together with the stored rows, and store the merged tables."""
         try:
-            result = pipeline.ingest(
-                compass.raw_path,
-                compass.data_path,
-                quarantine=compass.quarantine,
-                rebuild=config.rebuild,
-            )
+            with snapshot_lock(compass.data_path, context.run.run_id, "raw_ingest", context.log):
+                result = pipeline.ingest(
+                    compass.raw_path,
+                    compass.data_path,
+                    quarantine=compass.quarantine,
+                    rebuild=config.rebuild,
+                )
         except Exception as exc:
             from compass_pipeline.ingest import RawDataError
 

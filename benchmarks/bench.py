@@ -19,6 +19,12 @@ simulated tables as the raw snapshot with DuckDB alone instead, e.g.
 `end_to_end` is `compass run` over the simulated days as a user runs it (a new data
 directory and Dagster instance, every asset of every partition set); its progress goes to
 stderr and its peak RSS is that of its largest process.
+
+A day of new data on top of a stored history: `append` adds the next simulated day to the
+landing zone as a new drop, and `update` is `compass run --start D --end D` for that day on
+the data directory the `ingest` stage (and any earlier `update`) left, e.g.
+
+    python benchmarks/bench.py --days 30 --stages simulate,ingest,facts,append,update
 """
 
 from __future__ import annotations
@@ -45,6 +51,8 @@ STAGES = (
     "reconciliation",
     "load_unchecked",
     "end_to_end",
+    "append",
+    "update",
 )
 
 
@@ -133,7 +141,7 @@ def _stage(name: str, work: Path, days: int, scale: int, seed: int) -> dict:
         from compass_pipeline.storage import DataDir, connect
 
         con = connect()
-        path = DataDir(data).raw_table_path("order_lines")
+        path = DataDir(data).raw_table_glob("order_lines")
         extra["sum_quantity"] = con.execute(
             f"select sum(quantity), sum(unit_price * quantity) from read_parquet('{path}')"
         ).fetchone()[0]
@@ -206,6 +214,27 @@ def _stage(name: str, work: Path, days: int, scale: int, seed: int) -> dict:
         ):
             results = materialize_partitions(data, asset, keys, Settings())
             assert all(r.passed for r in results), asset
+    elif name == "append":
+        from compass_pipeline.simulate import append
+
+        summary = append(raw, days=1)
+        extra["rows_all_tables"] = sum(summary.tables.values())
+        extra["day"] = str(summary.snapshot_at.date() - timedelta(days=1))
+    elif name == "update":
+        from compass_pipeline.simulate.marketplace import STATE_FILE
+
+        state = json.loads((raw / STATE_FILE).read_text())
+        day = date.fromisoformat(state["start"]) + timedelta(days=state["days"] - 1)
+        env = {k: v for k, v in os.environ.items() if k != "DAGSTER_HOME"}
+        run = ["run", "--raw", str(raw), "--data", str(data), "--start", str(day)]
+        code = "from compass_pipeline.cli import entry; entry()"  # as the `compass` script
+        subprocess.run(
+            [sys.executable, "-c", code, *run, "--end", str(day)],
+            stdout=sys.stderr,
+            env=env,
+            check=True,
+        )
+        extra["day"] = str(day)
     elif name == "end_to_end":
         data = work / "end_to_end"
         shutil.rmtree(data, ignore_errors=True)
@@ -289,7 +318,9 @@ def main() -> None:
                 print(proc.stdout, file=sys.stderr)
                 raise SystemExit(f"stage {stage} failed")
             result = json.loads(proc.stdout.split("RESULT ", 1)[1])
-            result["lines_per_s"] = round(lines / result["seconds"])
+            # a day's drop is a day of lines
+            stage_lines = args.scale if stage in ("append", "update") else lines
+            result["lines_per_s"] = round(stage_lines / result["seconds"])
             summary.append(result)
             print(
                 f"{stage:<10} {result['seconds']:8.2f} s  {result['lines_per_s']:>12,} lines/s  "

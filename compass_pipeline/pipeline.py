@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +21,7 @@ import pyarrow.parquet as pq
 
 from compass_pipeline import catalog
 from compass_pipeline.config import Settings
+from compass_pipeline.refresh_calendar import parse_refresh_key
 from compass_pipeline.registry import LIVE_LIST, STAT_DATE, OutputSpec
 from compass_pipeline.storage import DataDir, connect, sql_literal
 
@@ -46,6 +47,14 @@ def ingest(raw_dir: Path, data_dir: Path, *, quarantine: bool = False, rebuild: 
     from compass_pipeline.ingest import ingest_to_data_dir
 
     started = time.perf_counter()
+    store = DataDir(data_dir)
+    if store.has_raw_snapshot() and (
+        not store.catalog_path.exists()
+        or store.catalog_path.stat().st_mtime_ns < store.raw_dir.lstat().st_mtime_ns
+    ):
+        # an ingestion stopped between its snapshot swap and the catalog: mend the views
+        # before this one prunes the snapshot they still read
+        catalog.refresh_catalog(store)
     result = ingest_to_data_dir(
         raw_dir, data_dir, quarantine=quarantine, rebuild=rebuild, progress=log.info
     )
@@ -63,15 +72,18 @@ class LandingZone:
 
 
 def landing_zone(data_dir: Path) -> LandingZone:
-    """The stored manifest and row counts, read from the files' footers."""
+    """The stored manifest and the rows stored per raw asset (as its view counts them)."""
     from compass_pipeline.ingest.incremental import stored_manifest
 
     store = DataDir(data_dir)
+    con = connect()
     counts = {}
-    for spec in catalog.raw_specs():
-        table = spec.name if spec.name == catalog.QUARANTINE_ASSET else spec.name[len("raw_") :]
-        path = store.raw_table_path(table)
-        counts[spec.name] = pq.ParquetFile(path).metadata.num_rows if path.exists() else 0
+    for entry in catalog.catalog_entries():
+        if entry.raw:
+            source = store.asset_source(entry)
+            query = f"select count(*) from {source}" if source else "select 0"
+            counts[entry.name] = con.sql(query).fetchall()[0][0]
+    con.close()
     return LandingZone(stored_manifest(store), counts)
 
 
@@ -147,11 +159,6 @@ class PartitionKind:
     validate: Callable[[str, pa.Table, object], None]  # raises OutputValidationError
 
 
-def _parse_instant(key: str) -> datetime:
-    """A refresh partition key: `2026-03-01T04:00` (LIVE list) or `2026-03-01` (dashboard)."""
-    return datetime.fromisoformat(key).replace(tzinfo=UTC)
-
-
 def partition_kind(spec: OutputSpec) -> PartitionKind:
     """The one table of how each partitioned asset is computed and validated."""
     from compass_pipeline import daily, live, reconcile
@@ -161,7 +168,7 @@ def partition_kind(spec: OutputSpec) -> PartitionKind:
 
     if spec.group == "reconciliation":
         column = "stat_date" if spec.partitions == STAT_DATE else "snapshot_at"
-        parse = date.fromisoformat if spec.partitions == STAT_DATE else _parse_instant
+        parse = date.fromisoformat if spec.partitions == STAT_DATE else parse_refresh_key
         return PartitionKind(
             f"reconciliation_{spec.partitions}",
             column,
@@ -190,7 +197,7 @@ def partition_kind(spec: OutputSpec) -> PartitionKind:
     return PartitionKind(
         spec.partitions,
         "snapshot_at",
-        _parse_instant,
+        parse_refresh_key,
         lambda con, assets, values, settings, as_of: compute(con, values, settings, assets),
         validate_live_output,
     )

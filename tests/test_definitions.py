@@ -72,6 +72,8 @@ def test_daily_range_run_records_each_partition_with_its_check(
         "dagster/asset_partition_range_end": "2026-03-04",
     }
     with dg.instance_for_test() as instance:
+        # the daily job reads the stored facts: the ingestion is a job of its own
+        assert defs.resolve_job_def(INGEST_JOB).execute_in_process(instance=instance).success
         result = defs.resolve_job_def(DAILY_JOB).execute_in_process(instance=instance, tags=tags)
         assert result.success
         key = dg.AssetKey("core_data_daily")

@@ -278,7 +278,7 @@ def test_stored_snapshot_keeps_the_rows_in_the_order_read(tmp_path):
     store = DataDir(data)
     con = duckdb.connect()
     stored = con.sql(
-        f"select order_id, paid_at from read_parquet('{store.raw_table_path('orders')}')"
+        f"select order_id, paid_at from read_parquet('{store.raw_table_glob('orders')}')"
     ).fetchall()
     assert stored == [
         ("O2", None),
@@ -286,11 +286,11 @@ def test_stored_snapshot_keeps_the_rows_in_the_order_read(tmp_path):
         ("O3", datetime(2026, 3, 1, 9, 5, 30, 250000, tzinfo=UTC)),
     ]
     lines = con.sql(
-        f"select line_id from read_parquet('{store.raw_table_path('order_lines')}')"
+        f"select line_id from read_parquet('{store.raw_table_glob('order_lines')}')"
     ).fetchall()
     assert [r[0] for r in lines] == [r["line_id"] for r in good_rows()["order_lines"]]
     assert result.tables["orders"].column("order_id").to_pylist() == ["O2", "O1", "O3"]
     quarantine = con.sql(
-        f"select count(*) from read_parquet('{store.raw_table_path('raw_quarantine')}')"
+        f"select count(*) from read_parquet('{store.raw_table_glob('raw_quarantine')}')"
     ).fetchall()
     assert quarantine == [(0,)]

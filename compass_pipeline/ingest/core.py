@@ -33,6 +33,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from compass_pipeline.ingest.closure import IN_EFFECT, ROW_ID, StoredParts, stored_rows_in_play
 from compass_pipeline.ingest.duck import arrow as _arrow
 from compass_pipeline.ingest.duck import register
 from compass_pipeline.ingest.errors import (
@@ -76,7 +77,7 @@ QUARANTINE_SCHEMA = pa.schema(
 VIOLATIONS_SCHEMA = pa.schema(
     [("rid", pa.int64()), ("column", pa.string()), ("rule", pa.string()), ("reason", pa.string())]
 )
-RID, FILE, ROW = "__rid", "__file", "__row"
+RID, FILE, ROW, ROW_IDS = "__rid", "__file", "__row", "__row_id"
 # Where each stored row came from (file of the landing zone, 1-based data row), kept beside
 # the contract columns so that a later ingestion names it in its messages and quarantine.
 SOURCE_FILE, SOURCE_ROW = "_source_file", "_source_row"
@@ -86,13 +87,14 @@ SOURCE_FILE, SOURCE_ROW = "_source_file", "_source_row"
 class StoredRaw:
     """What earlier ingestions stored, for an incremental one to merge its new files into.
 
-    `tables`: per table, every stored version of every key (the rows in effect and the
-    superseded versions of mutable tables), contract columns plus `SOURCE_FILE` and
-    `SOURCE_ROW`. `quarantine`: the rows rejected so far (quarantine mode).
+    `parts`: the stored Parquet files; the rows the new files can affect are taken from
+    them (`closure`), the others stay there and are read as parents only. Stored rows
+    carry `SOURCE_FILE`, `SOURCE_ROW` and `ROW_ID` beside the contract columns.
+    `quarantine`: the rows rejected so far (quarantine mode).
     """
 
-    tables: dict[str, pa.Table]
     quarantine: pa.Table
+    parts: StoredParts
 
 
 @dataclass
@@ -112,9 +114,16 @@ class IngestResult:
     warnings: list[str] = field(default_factory=list)
     # per file read (its name in the raw directory): rows read from it
     file_rows: dict[str, int] = field(default_factory=dict)
-    # per table: the rows in effect and the superseded versions, with where they came from
+    # What changes in the stored tables, per table, rows with where they came from:
+    # `stored`, the new rows in effect; `superseded`, the rows that became superseded
+    # versions (new ones, or stored ones no longer in effect); `deleted`, per kind of
+    # stored file (`closure.KINDS`), the ids of stored rows that leave them (no longer in
+    # effect, or rejected);
+    # `judged_again`, the ids of every stored row judged with the new ones.
     stored: dict[str, pa.Table] = field(default_factory=dict)
     superseded: dict[str, pa.Table] = field(default_factory=dict)
+    deleted: dict[tuple[str, str], np.ndarray] = field(default_factory=dict)
+    judged_again: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 @dataclass
@@ -125,6 +134,7 @@ class _TableState:
     sources: list[SourceFile]  # __file indexes this list
     typed: pa.Table  # contract columns + __rid, __file, __row
     n_stored: int = 0  # the first rows are stored ones, already checked on their own
+    stored_in_effect: np.ndarray | None = None  # of the stored rows: stored as in effect
     file_rows: dict[str, int] = field(default_factory=dict)  # rows read per new file
     violations: list[pa.Table] = field(default_factory=list)
     duplicate: np.ndarray | None = None  # exact copy of a kept row: dropped, never quarantined
@@ -173,6 +183,7 @@ def ingest_raw(
     progress: Callable[[str], None] | None = None,
     sources: dict[str, list[SourceFile]] | None = None,
     stored: StoredRaw | None = None,
+    first_row_id: int = 0,
 ) -> IngestResult:
     """Read and check a raw directory against raw-contract.md; store nothing.
 
@@ -182,7 +193,8 @@ def ingest_raw(
     Incremental: `sources` (per table, the new files; default every file) merged into
     `stored`. The stored rows take part in versions and cross-table rules like new ones
     (raw-contract.md: the rules hold across stored and new rows) but are not type-checked
-    again; a key rejected by an earlier ingestion stays rejected.
+    again; a key rejected by an earlier ingestion stays rejected. New rows are numbered
+    (`ROW_ID`) from `first_row_id` on.
     """
     say = _reporter(progress)
     raw_dir = Path(raw_dir)
@@ -198,20 +210,21 @@ def ingest_raw(
 
     def load(table: str) -> tuple[_TableState | None, list[Violation], list[str]]:
         table_warnings: list[str] = []
-        prior = stored.tables.get(table) if stored else None
         with con.cursor() as cursor:  # closed even when a phase raises
             state, table_problems = _load(
-                cursor, table, sources.get(table, []), table_warnings, say, prior
+                cursor, table, sources.get(table, []), table_warnings, say
             )
             if state is not None:
-                frame = _validate_model(state)
-                _reject_keys_rejected_before(cursor, state, rejected_before.get(table))
-                _version(cursor, state, _key_hashes(frame, state.info.key))
-                del frame
-                _quarantine_keys(cursor, state, _violation_rids(state))
-                state.rows_in_effect()  # filtered here, two tables at a time, not serially later
-                say(f"{state.name}: types, values and versions checked")
+                _validate_model(state)
         return state, table_problems, table_warnings
+
+    def version(state: _TableState) -> None:
+        with con.cursor() as cursor:
+            _reject_keys_rejected_before(cursor, state, rejected_before.get(state.name))
+            _version(cursor, state, _key_hashes(state))
+            _quarantine_keys(cursor, state, _violation_rids(state))
+            state.rows_in_effect()  # filtered here, two tables at a time, not serially later
+            say(f"{state.name}: types, values and versions checked")
 
     # Phases 1-4 of a table need no other table, and reading, typing and checking release
     # the GIL (Arrow, DuckDB, Polars): two tables at a time, biggest first, each on its own
@@ -221,16 +234,21 @@ def ingest_raw(
     )
     with ThreadPoolExecutor(max_workers=2) as pool:
         loaded = dict(zip(by_size, pool.map(load, by_size), strict=True))
-    for table in RAW_TABLES:
-        state, table_problems, table_warnings = loaded[table]
-        problems.extend(table_problems)
-        warnings.extend(table_warnings)
-        if state is not None:
-            states[table] = state
-    if problems:
-        raise RawDataError(problems)
+        for table in RAW_TABLES:
+            state, table_problems, table_warnings = loaded[table]
+            problems.extend(table_problems)
+            warnings.extend(table_warnings)
+            if state is not None:
+                states[table] = state
+        if problems:
+            raise RawDataError(problems)
+        prior = _stored_rows(con, states, stored, say)
+        for table, state in states.items():
+            _number(state, first_row_id)
+            _prepend(state, prior.get(table))
+        list(pool.map(version, sorted(states.values(), key=lambda s: -s.typed.num_rows)))
 
-    _cross_table(con, states, say, rejected_before)
+    _cross_table(con, states, say, rejected_before, stored.parts if stored else None)
     say("cross-table rules checked")
 
     if not quarantine:
@@ -253,33 +271,15 @@ def _load(
     sources: Sequence[SourceFile],
     warnings: list[str],
     say: Callable[[str], None],
-    prior: pa.Table | None = None,
 ) -> tuple[_TableState | None, list[Violation]]:
-    from schemas.raw import raw_arrow_schema
-
     info = raw_table_info(table)
-    schema = raw_arrow_schema(table).append(pa.field(FILE, pa.int32()))
-    schema = schema.append(pa.field(ROW, pa.int64()))
+    schema = _typed_schema(table)
     problems: list[Violation] = []
     typed_parts: list[pa.Table] = []
     error_parts: list[pa.Table] = []
-    all_sources: list[SourceFile] = []
-    if prior is not None and prior.num_rows:
-        files = pc.dictionary_encode(prior.column(SOURCE_FILE).cast(pa.string())).combine_chunks()
-        all_sources = [
-            SourceFile(table, Path(name), name, Path(name).suffix[1:], stored=True)
-            for name in files.dictionary.to_pylist()
-        ]
-        typed_parts.append(
-            prior.select(list(info.columns))
-            .append_column(FILE, files.indices.cast(pa.int32()))
-            .append_column(ROW, prior.column(SOURCE_ROW))
-            .cast(schema)
-        )
-    n_stored = sum(part.num_rows for part in typed_parts)
-    offset = n_stored
+    offset = 0
     file_rows: dict[str, int] = {}
-    for index, source in enumerate(sources, start=len(all_sources)):
+    for index, source in enumerate(sources):
         read, read_problems = read_source(source)
         problems.extend(read_problems)
         if read is None:
@@ -312,13 +312,82 @@ def _load(
         return None, problems
     typed = pa.concat_tables(typed_parts) if typed_parts else schema.empty_table()
     typed = typed.append_column(RID, pa.array(np.arange(typed.num_rows, dtype=np.int64)))
-    state = _TableState(info, all_sources + list(sources), typed, n_stored=n_stored)
+    state = _TableState(info, list(sources), typed)
     state.file_rows.update(file_rows)
     for errors in error_parts:
         state.add_violations(errors.rename_columns(["rid", "column", "rule", "reason"]))
-    stored_note = f", beside {n_stored} stored" if n_stored else ""
-    say(f"{table}: read {typed.num_rows - n_stored} rows from {len(sources)} file(s){stored_note}")
+    say(f"{table}: read {typed.num_rows} rows from {len(sources)} file(s)")
     return state, []
+
+
+def _typed_schema(table: str) -> pa.Schema:
+    from schemas.raw import raw_arrow_schema
+
+    schema = raw_arrow_schema(table).append(pa.field(FILE, pa.int32()))
+    return schema.append(pa.field(ROW, pa.int64()))
+
+
+def _stored_rows(
+    con: duckdb.DuckDBPyConnection,
+    states: dict[str, _TableState],
+    stored: StoredRaw | None,
+    say: Callable[[str], None],
+) -> dict[str, pa.Table]:
+    """The stored rows to judge with the new ones: those they can affect (`closure`)."""
+    if stored is None:
+        return {}
+    new = {name: state.typed.select(list(state.info.columns)) for name, state in states.items()}
+    with con.cursor() as cursor:
+        prior = stored_rows_in_play(cursor, new, stored.parts)
+    if prior:
+        say(
+            "stored rows judged again with the new ones: "
+            + ", ".join(f"{t} {rows.num_rows}" for t, rows in prior.items() if rows.num_rows)
+        )
+    return prior
+
+
+def _number(state: _TableState, first_row_id: int) -> None:
+    """Give the new rows their row ids, `first_row_id` on in the order read."""
+    n = state.typed.num_rows
+    ids = pa.array(np.arange(first_row_id, first_row_id + n, dtype=np.int64))
+    state.typed = state.typed.append_column(ROW_IDS, ids)
+
+
+def _prepend(state: _TableState, prior: pa.Table | None) -> None:
+    """Put the stored rows before the new ones; the new rows' ids and violations shift."""
+    if prior is None or not prior.num_rows:
+        return
+    info = state.info
+    files = pc.dictionary_encode(prior.column(SOURCE_FILE).cast(pa.string())).combine_chunks()
+    stored_sources = [
+        SourceFile(info.name, Path(name), name, Path(name).suffix[1:], stored=True)
+        for name in files.dictionary.to_pylist()
+    ]
+    n = prior.num_rows
+    old = prior.select(list(info.columns))
+    old = old.append_column(FILE, files.indices.cast(pa.int32()))
+    old = old.append_column(ROW, prior.column(SOURCE_ROW)).cast(_typed_schema(info.name))
+    old = old.append_column(RID, pa.array(np.arange(n, dtype=np.int64)))
+    old = old.append_column(ROW_IDS, prior.column(ROW_ID).cast(pa.int64()))
+    new = state.typed
+    new = new.set_column(
+        new.schema.get_field_index(FILE),
+        FILE,
+        pc.add(new.column(FILE), len(stored_sources)).cast(pa.int32()),
+    )
+    new = new.set_column(new.schema.get_field_index(RID), RID, pc.add(new.column(RID), n))
+    shifted = [v.set_column(0, "rid", pc.add(v.column("rid"), n)) for v in state.violations]
+    fresh = _TableState(
+        info,
+        stored_sources + state.sources,
+        pa.concat_tables([old, new]),
+        n_stored=n,
+        stored_in_effect=prior.column(IN_EFFECT).to_numpy(zero_copy_only=False),
+        file_rows=state.file_rows,
+        violations=shifted,
+    )
+    state.__dict__.update(fresh.__dict__)
 
 
 # Phase 3: the pandera model ----------------------------------------------------------------
@@ -338,17 +407,14 @@ def _check_rules(info: RawTableInfo) -> dict[str, tuple[str, str | None, str]]:
     return rules
 
 
-def _validate_model(state: _TableState) -> pl.DataFrame:
-    """Types, nullability, values and row rules: the model of the table, on an eager frame.
-
-    Returns the frame (row i = row id i) for the versioning step to hash.
-    """
+def _validate_model(state: _TableState) -> None:
+    """Types, nullability, values and row rules: the model of the table, on an eager frame
+    of the new rows (stored rows passed it when they were ingested)."""
     info = state.info
     frame = pl.from_arrow(state.typed.select(list(info.columns)))
     try:
-        # stored rows passed the model when they were ingested
         info.model.validate(frame.slice(state.n_stored), lazy=True)
-        return frame
+        return
     except pandera.errors.SchemaErrors as exc:
         cases = exc.failure_cases
     if cases["index"].null_count():
@@ -396,7 +462,6 @@ def _validate_model(state: _TableState) -> pl.DataFrame:
         )
         found = found.join(parsed, on=["rid", "column", "rule"], how="anti")
     state.add_violations(found.to_arrow())
-    return frame
 
 
 # Phase 4: versions and duplicates ------------------------------------------------------------
@@ -413,11 +478,13 @@ def _violation_rids(state: _TableState) -> np.ndarray:
     return np.unique(violations.column("rid").to_numpy())
 
 
-def _key_hashes(frame: pl.DataFrame, columns: Sequence[str]) -> np.ndarray:
-    """A 64-bit hash of the given columns per row: equal values, equal hashes."""
+def _key_hashes(state: _TableState) -> np.ndarray:
+    """A 64-bit hash of each row's key: equal keys, equal hashes."""
+    columns = list(state.info.key)
+    frame = pl.from_arrow(state.typed.select(columns))
     if len(columns) == 1:
         return frame.get_column(columns[0]).hash().to_numpy()
-    return frame.select(pl.struct(list(columns)).hash()).to_series().to_numpy()
+    return frame.select(pl.struct(columns).hash()).to_series().to_numpy()
 
 
 def _repeated(hashes: np.ndarray, rows: np.ndarray) -> np.ndarray:
@@ -599,6 +666,7 @@ def _cross_table(
     states: dict[str, _TableState],
     say: Callable[[str], None],
     rejected_before: dict[str, pa.Table],
+    parts: StoredParts | None = None,
 ) -> None:
     """Run the rules on the rows in effect until no rule rejects anything new.
 
@@ -606,6 +674,10 @@ def _cross_table(
     against its parents' rows as they are after their own rules, and skips a table when
     nothing it reads changed since it was last judged. Set rules run once the row rules
     found nothing more; what they reject can start another pass.
+
+    The rows judged are the loaded ones (`<table>__judged`); each table's view `<table>`,
+    which the rules read as a parent and the set rules read whole, also holds the stored
+    rows in effect that were not loaded (`parts`), unchanged in their files.
     """
     for name, state in states.items():
         every_key = state.typed
@@ -617,7 +689,8 @@ def _cross_table(
                 {key: pa.chunked_array([*state.typed[key].chunks, *before[key].chunks])}
             )
         register(con, f"{name}__all", every_key)
-        register(con, name, state.rows_in_effect())
+        register(con, f"{name}__judged", state.rows_in_effect())
+        _full_view(con, state, parts)
     generation = dict.fromkeys(states, 0)  # bumped when a table loses rows
     judged: dict[str, tuple[int, ...]] = {}
 
@@ -638,7 +711,7 @@ def _cross_table(
         if not _quarantine_keys(con, states[table], rids):
             return False
         generation[table] += 1
-        register(con, table, states[table].rows_in_effect())
+        register(con, f"{table}__judged", states[table].rows_in_effect())
         say(f"cross-table rules: rows of {table} rejected")
         return True
 
@@ -654,6 +727,23 @@ def _cross_table(
             rejected |= reject("live_room_events", [_enter_leave(con)])
         if not rejected:
             break
+
+
+def _full_view(
+    con: duckdb.DuckDBPyConnection, state: _TableState, parts: StoredParts | None
+) -> None:
+    """`<table>`: the judged rows in effect, and the stored rows in effect not loaded."""
+    columns = ", ".join(_q(c) for c in state.info.columns)
+    sql = f"select {columns}, {RID} from {state.name}__judged"
+    stored = parts.scan(state.name, "effect") if parts else None
+    if stored is not None:
+        register(con, f"{state.name}__loaded", state.typed.select([ROW_IDS]))
+        sql += (
+            f" union all select {columns}, cast(null as bigint) as {RID}"
+            f" from {stored} s"
+            f" anti join {state.name}__loaded l on l.{ROW_IDS} = s.{ROW_ID}"
+        )
+    con.execute(f"create or replace temp view {state.name} as {sql}")
 
 
 def _violations(rids, column: str | None, rule: str | Sequence[str], reasons) -> pa.Table:
@@ -672,7 +762,7 @@ def _violations(rids, column: str | None, rule: str | Sequence[str], reasons) ->
 
 def _run_context(con: duckdb.DuckDBPyConnection, ctx: Context) -> list[pa.Table]:
     """Every rule of one table in one query over its context; the violations per rule."""
-    rows = _arrow(con, ctx.sql())
+    rows = _arrow(con, ctx.sql(f"{ctx.table}__judged"))
     if not rows.num_rows:
         return []
     found = []
@@ -717,7 +807,12 @@ def _classify_reference(
 
 
 def _run_set_rule(con: duckdb.DuckDBPyConnection, rule: SetRule) -> pa.Table:
+    """A set rule over the whole tables; it can only reject loaded rows, since `closure`
+    loads every member of a group the drop touches."""
     rows = _arrow(con, rule.sql)
+    if rows.num_rows and rows.column(RID).null_count:
+        stray = rows.filter(pc.is_null(rows.column(RID))).column("detail").to_pylist()[:3]
+        raise RuntimeError(f"{rule.rule} rejects stored rows that were not judged: {stray}")
     return _violations(rows.column(RID), rule.column, rule.rule, rows.column("detail"))
 
 
@@ -738,7 +833,7 @@ def _enter_leave(con: duckdb.DuckDBPyConnection) -> pa.Table:
             hash(live_id || chr(31) || viewer_id) as g2,
             epoch_us(occurred_at) as t,
             event_type = 'enter' as is_enter
-        from live_room_events
+        from live_room_events__judged
         order by g, t
         """,
     )
@@ -761,7 +856,7 @@ def _enter_leave(con: duckdb.DuckDBPyConnection) -> pa.Table:
     register(con, "__groups", pa.table({"g": pa.array(groups, pa.uint64())}))
     try:
         where = "where hash(live_id, viewer_id) in (select g from __groups)"
-        found = _arrow(con, ENTER_LEAVE_SQL.format(where=where))
+        found = _arrow(con, ENTER_LEAVE_SQL.format(events="live_room_events__judged", where=where))
     finally:
         con.unregister("__groups")
     return _violations(found.column(RID), "event_type", ENTER_LEAVE_RULE, found.column("detail"))
@@ -803,16 +898,30 @@ def _result(
     )
     rows_read = {name: s.typed.num_rows - s.n_stored for name, s in states.items()}
     for name in states:
-        con.unregister(name)
+        con.execute(f"drop view if exists {name}")
+        con.unregister(f"{name}__judged")
         con.unregister(f"{name}__all")
-    tables, kept, superseded, file_rows = {}, {}, {}, {}
+    tables, kept, superseded, deleted, file_rows, judged_again = {}, {}, {}, {}, {}, {}
     for name, state in states.items():
+        n = state.n_stored
+        ids = state.typed.column(ROW_IDS).to_numpy()
+        judged_again[name] = ids[:n]
         in_effect = state.rows_in_effect()
         tables[name] = in_effect.select(list(state.info.columns))
-        kept[name] = _with_source(in_effect, state)
-        if state.info.mutable:
-            older = state.superseded & ~state.quarantined & ~state.duplicate
-            superseded[name] = _with_source(state.typed.filter(pa.array(older)), state)
+        # stored rows stay where they are unless their standing changed
+        new = np.arange(state.typed.num_rows) >= n
+        was_in_effect = np.zeros(state.typed.num_rows, dtype=bool)
+        if n:
+            was_in_effect[:n] = state.stored_in_effect
+        # the rows in effect come in row-id order, the stored ones first: the new ones are
+        # their tail (a slice, no copy)
+        kept[name] = _with_source(in_effect.slice(int(state.alive[:n].sum())), state)
+        older = state.superseded & ~state.quarantined & ~state.duplicate
+        superseded[name] = _with_source(
+            state.typed.filter(pa.array(older & (new | was_in_effect))), state
+        )
+        deleted["effect", name] = ids[~new & was_in_effect & ~state.alive]
+        deleted["versions", name] = ids[~new & ~was_in_effect & state.quarantined]
         file_rows.update(state.file_rows)
         state.typed = state.typed.schema.empty_table()  # free the input
         state.masks_changed()
@@ -826,6 +935,8 @@ def _result(
         file_rows=file_rows,
         stored=kept,
         superseded=superseded,
+        deleted=deleted,
+        judged_again=judged_again,
     )
 
 
@@ -833,11 +944,11 @@ def _with_source(rows: pa.Table, state: _TableState) -> pa.Table:
     """The contract columns and where each row came from (file name, 1-based data row)."""
     names = pa.array([source.name for source in state.sources], pa.string())
     files = pa.DictionaryArray.from_arrays(rows.column(FILE).combine_chunks(), names)
-    files = files.cast(pa.string())  # stored with a dictionary by the Parquet writer anyway
     return (
         rows.select(list(state.info.columns))
         .append_column(SOURCE_FILE, files)
         .append_column(SOURCE_ROW, rows.column(ROW))
+        .append_column(ROW_ID, rows.column(ROW_IDS))
     )
 
 

@@ -31,23 +31,28 @@ from compass_pipeline.ingest.core import (
     ingest_raw,
 )
 from compass_pipeline.ingest.errors import RawDataError
-from compass_pipeline.ingest.landing import changes, next_manifest, with_times
-from compass_pipeline.storage import DataDir
+from compass_pipeline.ingest.landing import changes, next_ingestion, next_manifest, with_times
+from compass_pipeline.ingest.snapshot import snapshot_watermark, stored_parts, write_snapshot
+from compass_pipeline.storage import META_PREFIX, RAW_SIDE, DataDir, write_parquet_atomic
 from schemas.raw import RAW_TABLES
 
 log = logging.getLogger(__name__)
 
 MANIFEST = "manifest"
-
-
-def versions_side(table: str) -> str:
-    return f"versions/{table}"
+LAYOUT = f"{META_PREFIX}layout"
+PARTS_LAYOUT = "parts-1"  # the layout of `snapshot`; a snapshot of another is rebuilt
+# Row ids of ingestion n start at n << ROW_ID_BITS: unique across ingestions.
+ROW_ID_BITS = 36
 
 
 def stored_manifest(store: DataDir) -> pa.Table | None:
     """The manifest of the stored raw snapshot; None before the first ingestion (or for a
-    snapshot stored before manifests existed, which the next ingestion rebuilds)."""
-    return store.read_raw_side(MANIFEST)
+    snapshot stored in an earlier layout, which the next ingestion rebuilds)."""
+    manifest = store.read_raw_side(MANIFEST)
+    if manifest is None:
+        return None
+    layout = (manifest.schema.metadata or {}).get(LAYOUT.encode(), b"").decode()
+    return manifest if layout == PARTS_LAYOUT else None
 
 
 def ingest_to_data_dir(
@@ -67,7 +72,7 @@ def ingest_to_data_dir(
     store = DataDir(data_dir)
     manifest = None if rebuild else stored_manifest(store)
     if manifest is None and store.has_raw_snapshot() and not rebuild:
-        say("the stored raw tables have no manifest: ingesting every file again")
+        say("the stored raw tables are of an earlier layout: ingesting every file again")
     found, problems = changes(Path(raw_dir), manifest)
     if problems:
         raise RawDataError(problems)
@@ -83,34 +88,50 @@ def ingest_to_data_dir(
             rows_rejected=dict.fromkeys(RAW_TABLES, 0),
         )
     say(f"{found.count} new or changed file(s) in the landing zone")
-    stored = _stored(store) if manifest is not None else None
+    parts = stored_parts(store) if manifest is not None else None
+    stored = None
+    if parts is not None:
+        stored = StoredRaw(
+            quarantine=pq.read_table(store.raw_table_path(QUARANTINE_TABLE)).select(
+                QUARANTINE_SCHEMA.names
+            ),
+            parts=parts,
+        )
+    number = next_ingestion(manifest)
     result = ingest_raw(
         raw_dir,
         quarantine=quarantine,
         progress=say,
         sources={table: found.new.get(table, []) for table in RAW_TABLES},
         stored=stored,
+        first_row_id=number << ROW_ID_BITS,
     )
-    del stored
     say("writing the normalized raw tables")
-    side = {MANIFEST: next_manifest(manifest, found, result.file_rows)}
-    side.update({versions_side(t): rows for t, rows in result.superseded.items()})
-    store.replace_raw_snapshot(
-        {**result.stored, QUARANTINE_TABLE: result.quarantine},
-        data_watermark=result.data_watermark,
-        side=side,
-    )
+    manifest = next_manifest(manifest, found, result.file_rows)
+
+    def write_all(folder: Path) -> None:
+        written = write_snapshot(
+            folder,
+            parts,
+            number,
+            effect=result.stored,
+            superseded=result.superseded,
+            deleted=result.deleted,
+        )
+        result.data_watermark = snapshot_watermark(written)
+        write_parquet_atomic(
+            folder / f"{QUARANTINE_TABLE}.parquet",
+            result.quarantine,
+            {f"{META_PREFIX}asset": QUARANTINE_TABLE},
+        )
+        side = folder / RAW_SIDE / f"{MANIFEST}.parquet"
+        side.parent.mkdir(parents=True, exist_ok=True)
+        watermark = result.data_watermark.isoformat() if result.data_watermark else ""
+        write_parquet_atomic(
+            side,
+            manifest,
+            {f"{META_PREFIX}data_watermark": watermark, LAYOUT: PARTS_LAYOUT},
+        )
+
+    store.swap_raw_snapshot(write_all)
     return result
-
-
-def _stored(store: DataDir) -> StoredRaw:
-    """Every stored version of every table, and the quarantine, to merge new files into."""
-    tables = {}
-    for table in RAW_TABLES:
-        parts = [pq.read_table(store.raw_table_path(table))]
-        older = store.read_raw_side(versions_side(table))
-        if older is not None and older.num_rows:
-            parts.append(older.cast(parts[0].schema))
-        tables[table] = pa.concat_tables(parts)
-    quarantine = pq.read_table(store.raw_table_path(QUARANTINE_TABLE))
-    return StoredRaw(tables=tables, quarantine=quarantine.select(QUARANTINE_SCHEMA.names))

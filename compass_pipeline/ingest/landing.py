@@ -120,7 +120,7 @@ def next_manifest(manifest: pa.Table | None, found: Changes, file_rows: dict[str
     landing zone included), with re-delivered unchanged files' new times, and a row per file
     read, replacing the row of a changed file."""
     earlier = MANIFEST_SCHEMA.empty_table() if manifest is None else manifest
-    number = (pc.max(earlier.column("ingestion")).as_py() or 0) + 1 if earlier.num_rows else 1
+    number = next_ingestion(manifest)
     earlier = with_times(earlier, found.touched)
     rows = [row for row in earlier.to_pylist() if row["path"] not in found.files]
     now = datetime.now(UTC)
@@ -138,6 +138,13 @@ def next_manifest(manifest: pa.Table | None, found: Changes, file_rows: dict[str
             }
         )
     return pa.Table.from_pylist(rows, schema=MANIFEST_SCHEMA)
+
+
+def next_ingestion(manifest: pa.Table | None) -> int:
+    """The number of the next ingestion: 1 for the first."""
+    if manifest is None or not manifest.num_rows:
+        return 1
+    return pc.max(manifest.column("ingestion")).as_py() + 1
 
 
 def with_times(manifest: pa.Table, touched: dict[str, int]) -> pa.Table:

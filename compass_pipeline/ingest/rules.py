@@ -102,8 +102,9 @@ class Context:
     def depends_on(self) -> tuple[str, ...]:
         return (self.table, *(t for join in self.joins for t in join.reads))
 
-    def sql(self) -> str:
-        """Every offending row of the table: its id, and per rule the reason or null."""
+    def sql(self, judged: str | None = None) -> str:
+        """Every offending row of the table (of the relation `judged`, default the table
+        itself): its id, and per rule the reason or null."""
         columns = ["c.__rid"]
         conditions = []
         for i, ref in enumerate(self.references):
@@ -114,7 +115,7 @@ class Context:
             conditions.append(f"coalesce({check.predicate}, false)")
         joins = "\n".join(f"left join {j.source} {j.alias} on {j.condition}" for j in self.joins)
         return (
-            f"select {', '.join(columns)}\nfrom {self.table} c\n{joins}\n"
+            f"select {', '.join(columns)}\nfrom {judged or self.table} c\n{joins}\n"
             f"where {' or '.join(conditions)}"
         )
 
@@ -546,7 +547,7 @@ ENTER_LEAVE_SQL = f"""
             lag(event_type) over (
                 partition by live_id, viewer_id order by occurred_at, event_id
             ) as previous
-        from live_room_events
+        from {{events}}
         {{where}}
     )
     select __rid,
