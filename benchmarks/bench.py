@@ -225,29 +225,12 @@ def _stage(name: str, work: Path, days: int, scale: int, seed: int) -> dict:
 
         state = json.loads((raw / STATE_FILE).read_text())
         day = date.fromisoformat(state["start"]) + timedelta(days=state["days"] - 1)
-        env = {k: v for k, v in os.environ.items() if k != "DAGSTER_HOME"}
-        run = ["run", "--raw", str(raw), "--data", str(data), "--start", str(day)]
-        code = "from compass_pipeline.cli import entry; entry()"  # as the `compass` script
-        subprocess.run(
-            [sys.executable, "-c", code, *run, "--end", str(day)],
-            stdout=sys.stderr,
-            env=env,
-            check=True,
-        )
+        _compass_run(raw, data, day, day)
         extra["day"] = str(day)
     elif name == "end_to_end":
         data = work / "end_to_end"
         shutil.rmtree(data, ignore_errors=True)
-        env = {k: v for k, v in os.environ.items() if k != "DAGSTER_HOME"}
-        last = start + timedelta(days=days - 1)
-        run = ["run", "--raw", str(raw), "--data", str(data), "--start", str(start)]
-        code = "from compass_pipeline.cli import entry; entry()"  # as the `compass` script
-        subprocess.run(
-            [sys.executable, "-c", code, *run, "--end", str(last)],
-            stdout=sys.stderr,
-            env=env,
-            check=True,
-        )
+        _compass_run(raw, data, start, start + timedelta(days=days - 1))
     else:
         raise SystemExit(f"unknown stage {name}")
     seconds = time.perf_counter() - started
@@ -264,6 +247,19 @@ def _stage(name: str, work: Path, days: int, scale: int, seed: int) -> dict:
         "peak_rss_mib": round(peak_mib, 1),
         **extra,
     }
+
+
+def _compass_run(raw: Path, data: Path, first: date, last: date) -> None:
+    """`compass run` as a user runs it (the console script's entry), progress to stderr."""
+    env = {k: v for k, v in os.environ.items() if k != "DAGSTER_HOME"}
+    run = ["run", "--raw", str(raw), "--data", str(data), "--start", str(first)]
+    code = "from compass_pipeline.cli import entry; entry()"  # as the `compass` script
+    subprocess.run(
+        [sys.executable, "-c", code, *run, "--end", str(last)],
+        stdout=sys.stderr,
+        env=env,
+        check=True,
+    )
 
 
 def _cpu_seconds() -> float:
