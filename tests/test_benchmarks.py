@@ -32,3 +32,30 @@ def test_bench_runs_the_simulator_and_compass_run_end_to_end(tmp_path, monkeypat
     assert "[4/4] LIVE dashboard refreshes 2026-03-01..2026-03-02 00:00 UTC done in" in proc.stderr
     catalog = work / "end_to_end" / "compass.duckdb"
     assert catalog.exists()
+
+
+def test_bench_update_runs_compass_run_for_the_appended_day_only(tmp_path, monkeypatch):
+    """`append` adds a day's drop; `update` is `compass run` for that day on the stored
+    history: the day's partitions, nothing re-materialized before it."""
+    import duckdb
+
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    work = tmp_path / "work"
+    command = [sys.executable, str(BENCH), "--scale", "40", "--days", "2", "--work", str(work)]
+    proc = subprocess.run(
+        [*command, "--stages", "simulate,ingest,append,update"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads(proc.stdout[proc.stdout.index("\n[\n") :])
+    append, update = summary[2], summary[3]
+    assert append["day"] == update["day"] == "2026-03-03"
+    # the day's drop: a file for each of the 12 tables that grow day by day
+    assert "12 new or changed file(s) in the landing zone" in proc.stderr
+    con = duckdb.connect(str(work / "data" / "compass.duckdb"), read_only=True)
+    keys = con.sql(
+        "select distinct partition_key from _partitions where asset = 'core_data_daily'"
+    ).fetchall()
+    assert keys == [("2026-03-03",)]
