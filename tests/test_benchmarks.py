@@ -10,18 +10,20 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "bench.py"
 
 
+def _bench(work: Path, stages: str) -> tuple[subprocess.CompletedProcess, list[dict]]:
+    """The benchmark at 40 lines a day for 2 days, and the summary it prints."""
+    command = [sys.executable, str(BENCH), "--scale", "40", "--days", "2", "--work", str(work)]
+    proc = subprocess.run(
+        [*command, "--stages", stages], capture_output=True, text=True, check=False
+    )
+    assert proc.returncode == 0, proc.stderr
+    return proc, json.loads(proc.stdout[proc.stdout.index("\n[\n") :])
+
+
 def test_bench_runs_the_simulator_and_compass_run_end_to_end(tmp_path, monkeypatch):
     monkeypatch.delenv("DAGSTER_HOME", raising=False)
     work = tmp_path / "work"
-    command = [sys.executable, str(BENCH), "--scale", "40", "--days", "2", "--work", str(work)]
-    proc = subprocess.run(
-        [*command, "--stages", "simulate,end_to_end"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr
-    summary = json.loads(proc.stdout[proc.stdout.index("\n[\n") :])
+    proc, summary = _bench(work, "simulate,end_to_end")
     assert [stage["stage"] for stage in summary] == ["simulate", "end_to_end"]
     assert all(stage["lines_per_s"] > 0 and stage["peak_rss_mib"] > 0 for stage in summary)
     # the stage's own process only waits: its CPU time is that of `compass run` and its
@@ -41,15 +43,7 @@ def test_bench_update_runs_compass_run_for_the_appended_day_only(tmp_path, monke
 
     monkeypatch.delenv("DAGSTER_HOME", raising=False)
     work = tmp_path / "work"
-    command = [sys.executable, str(BENCH), "--scale", "40", "--days", "2", "--work", str(work)]
-    proc = subprocess.run(
-        [*command, "--stages", "simulate,ingest,append,update"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr
-    summary = json.loads(proc.stdout[proc.stdout.index("\n[\n") :])
+    proc, summary = _bench(work, "simulate,ingest,append,update")
     append, update = summary[2], summary[3]
     assert append["day"] == update["day"] == "2026-03-03"
     # the day's drop: a file for each of the 12 tables that grow day by day
