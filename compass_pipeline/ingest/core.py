@@ -101,9 +101,11 @@ class StoredRaw:
 class IngestResult:
     """The normalized raw tables and what the ingestion saw.
 
-    `tables`: per table, the latest version of each valid key, in contract column order.
-    `quarantine`: the rejected rows (empty unless quarantine mode). `data_watermark`: the
-    greatest instant of any timestamp column of the rows in effect.
+    `tables`: per table, the latest version of each valid key judged (every key of a
+    first ingestion; of an incremental one, the new rows' keys and the stored ones judged
+    again), in contract column order. `quarantine`: every rejected row so far (empty
+    unless quarantine mode). `data_watermark`: the greatest instant of any timestamp
+    column of the rows in effect (of the whole stored snapshot, once stored).
     """
 
     tables: dict[str, pa.Table]
