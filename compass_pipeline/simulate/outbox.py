@@ -17,18 +17,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from compass_pipeline.simulate.columns import SCHEMAS
+from compass_pipeline.simulate.columns import DAILY_TABLES, SCHEMAS
 from compass_pipeline.simulate.day import Rows
 
-QUEUED_TABLES = (
-    "orders",
-    "order_lines",
-    "cart_adds",
-    "refunds",
-    "commission_settlements",
-    "live_room_events",
-    "product_impressions",
-)
+# the tables whose rows can fall due on a later day: orders and what follows from them
+QUEUED_TABLES = DAILY_TABLES[DAILY_TABLES.index("orders") :]
 DAY_COLUMN = "_day"  # in a saved queue: the day (0 = the run's start) that delivers the row
 
 
